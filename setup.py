@@ -1,0 +1,51 @@
+"""Packaging for gluoncv-hard.
+
+Every version pin lives in ``constraints.txt``; this file only says which packages are needed
+and reads their pins from there, so the two can never disagree.
+"""
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_pins(path=os.path.join(HERE, 'constraints.txt')):
+    """Return ``{normalized_name: requirement_string}`` from a pip constraints file."""
+    pins = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if not line:
+                continue
+            name = re.split(r'[<>=!~ ;\[]', line, maxsplit=1)[0]
+            pins[name.lower().replace('_', '-')] = line
+    return pins
+
+
+PINS = read_pins()
+
+
+def pinned(*names):
+    return [PINS[name] for name in names]
+
+
+setup(
+    name='gluoncv-hard',
+    version='0.1.0',
+    description='Hard ground truth and hard negative mining for GluonCV Faster R-CNN',
+    long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.8',
+    packages=find_packages(include=['gluoncv_hard', 'gluoncv_hard.*']),
+    install_requires=pinned('gluoncv', 'numpy', 'opencv-python', 'scikit-image', 'pandas',
+                            'matplotlib', 'scipy', 'tqdm'),
+    extras_require={
+        'cpu': pinned('mxnet'),
+        'cu112': pinned('mxnet-cu112'),
+        'dev': pinned('pytest', 'hypothesis'),
+    },
+    entry_points={'console_scripts': []},
+)
