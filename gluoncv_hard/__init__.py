@@ -1,2 +1,13 @@
-"""gluoncv-hard: hard ground truth and hard negative mining for GluonCV Faster R-CNN."""
+"""gluoncv-hard: hard ground truth and hard negative mining for GluonCV Faster R-CNN.
+
+The names below are the public API; they mirror GluonCV's where they replace a GluonCV class.
+"""
+from . import schema
+from .matching import HardConfig
+from .rpn_target import RPNTargetGenerator, RPNTargetSampler
+from .transform import FasterRCNNDefaultTrainTransform
+
 __version__ = '0.1.0'
+
+__all__ = ['schema', 'HardConfig', 'RPNTargetSampler', 'RPNTargetGenerator',
+           'FasterRCNNDefaultTrainTransform']
