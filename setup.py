@@ -47,5 +47,7 @@ setup(
         'cu112': pinned('mxnet-cu112'),
         'dev': pinned('pytest', 'hypothesis'),
     },
-    entry_points={'console_scripts': []},
+    entry_points={'console_scripts': [
+        'gluoncv-hard-explain = gluoncv_hard.explain:main',
+    ]},
 )
