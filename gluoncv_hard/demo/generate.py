@@ -123,7 +123,8 @@ def _check_parameters(seed, counts, max_faces, max_distractors_positive,
 
 def _readme(seed, parameters, summary):
     counts = summary['images']
-    by_reason = ', '.join('{} {}'.format(k, v) for k, v in sorted(summary['hard_by_reason'].items()))
+    by_reason = ', '.join('{} {}'.format(reason, count)
+                          for reason, count in sorted(summary['hard_by_reason'].items()))
     return '\n'.join([
         'gluoncv-hard demo face-detection data set',
         '=========================================',
@@ -152,8 +153,11 @@ def _readme(seed, parameters, summary):
             summary['faces'], summary['hard_faces'], by_reason or 'none'),
         '  pasted non-faces      {:5d}  (unlabelled)'.format(summary['distractors']),
         '',
-        'Hard by construction (difficult=1): tiny (8-14 px), blur (sigma 10-16% of size),',
-        'low_contrast (5-10% of normal contrast, background mean), truncated (20-45% visible).',
+        'Hard by construction (difficult=1): tiny ({}-{} px), blur (sigma {:.0f}-{:.0f}% of size),'
+        .format(*render.TINY_SIZE, *(100 * s for s in render.BLUR_SIGMA_PER_PIXEL)),
+        'low_contrast (gain {}-{} instead of {}-{}, background mean), truncated ({:.0f}-{:.0f}% '
+        'visible).'.format(*render.LOW_CONTRAST_GAIN, *render.NORMAL_GAIN,
+                           *(100 * v for v in render.TRUNCATED_VISIBLE)),
         'The reason of every box is in demo_meta.json (faces[].style).',
         '',
         'Boxes: VOC 1-based, value = 0-based pixel index + 1 for xmin, ymin, xmax, ymax',

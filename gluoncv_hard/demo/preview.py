@@ -5,7 +5,8 @@ next to them); unlabelled non-face patches, when asked for, thin blue.
 
 Usage::
 
-    python -m gluoncv_hard.demo.preview --data demo_data --out /tmp/preview.png train_00000 val_00003
+    python -m gluoncv_hard.demo.preview --data demo_data --out /tmp/preview.png \\
+        train_00000 val_00003
 """
 import argparse
 import os
@@ -69,6 +70,7 @@ def contact_sheet(images, columns=2, pad=4):
 
 
 def main(argv=None):
+    """Command line: draw the given scenes into one PNG. Returns the exit status."""
     parser = argparse.ArgumentParser(description='Draw demo boxes (green normal, red hard) on '
                                                  'scenes and save them as one PNG.')
     parser.add_argument('ids', nargs='+', help='image ids, e.g. train_00000 negpool_00003')
@@ -78,7 +80,10 @@ def main(argv=None):
     parser.add_argument('--distractors', action='store_true',
                         help='also outline the unlabelled non-face patches (blue)')
     args = parser.parse_args(argv)
-    records = {r['id']: r for r in load_meta(args.data)['images']}
+    try:
+        records = {r['id']: r for r in load_meta(args.data)['images']}
+    except FileNotFoundError as error:
+        parser.error(str(error))
     missing = [i for i in args.ids if i not in records]
     if missing:
         parser.error('unknown image ids: {}'.format(', '.join(missing)))

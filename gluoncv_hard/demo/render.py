@@ -15,19 +15,23 @@ Design choices that keep the detector from learning a trivial cue
 
 Hard by construction
 --------------------
-A face is *hard* when it is rendered in one of ``HARD_REASONS``:
+A face is *hard* when it is rendered in one of ``HARD_REASONS`` (the numbers are the module
+constants named in brackets):
 
 ``tiny``
-    8-14 px on its longer side.
+    8-14 px on its longer side (``TINY_SIZE``).
 ``blur``
-    20-64 px, Gaussian blur with sigma 10-16 % of its size: the eyes and mouth are gone.
+    20-64 px, Gaussian blur with sigma 7-12 % of its size (``BLUR_SIZE``,
+    ``BLUR_SIGMA_PER_PIXEL``): only a ghost of the face layout is left.
 ``low_contrast``
-    16-64 px, contrast 5-10 % of normal, mean equal to the background under it.
+    16-64 px, gain 0.08-0.15 instead of 0.7-1.3 (``LOW_CONTRAST_GAIN``), mean equal to the
+    background under it.
 ``truncated``
-    24-80 px, placed across one image border so that only 20-45 % of it is visible.
+    24-80 px, placed across one image border so that only 20-45 % of it is visible
+    (``TRUNCATED_SIZE``, ``TRUNCATED_VISIBLE``).
 
-Other faces are 16-96 px with normal contrast; 8 % of them are cut by a border by 10-30 %
-(``truncated`` but not ``difficult``).
+Other faces are 16-96 px (``NORMAL_SIZE``) with normal contrast; 8 % of them are cut by a border
+so that 70-90 % stays visible (``truncated`` but not ``difficult``).
 
 Coordinates
 -----------
@@ -176,10 +180,12 @@ def sample_style(rng, hard_fraction):
         style = STYLE_NORMAL
     size_range = {STYLE_NORMAL: NORMAL_SIZE, 'tiny': TINY_SIZE, 'blur': BLUR_SIZE,
                   'low_contrast': LOW_CONTRAST_SIZE, 'truncated': TRUNCATED_SIZE}[style]
+    # ``size`` is the longer side; the other follows from the aspect ratio (height / width).
     size = _log_uniform(rng, *size_range)
     aspect = rng.uniform(*PATCH_ASPECT)
-    width = max(2, int(round(size / aspect)))
-    height = max(2, int(round(size)))
+    longer = int(round(size))
+    shorter = int(round(size / aspect if aspect >= 1.0 else size * aspect))
+    height, width = (longer, shorter) if aspect >= 1.0 else (shorter, longer)
     flip = bool(rng.random() < 0.5)
     gain = rng.uniform(*(LOW_CONTRAST_GAIN if style == 'low_contrast' else NORMAL_GAIN))
     mean = None if style == 'low_contrast' else rng.uniform(*PATCH_MEAN)
@@ -346,13 +352,14 @@ def finish_scene(rng, scene):
         ``noise_sigma`` and ``tint`` (B, G, R gains).
     """
     noise_sigma = rng.uniform(*NOISE_SIGMA)
-    noisy = scene + rng.normal(0.0, noise_sigma, size=scene.shape).astype(np.float32)
+    noise = rng.standard_normal(scene.shape, dtype=np.float32)
+    gray = np.clip(scene + np.float32(noise_sigma) * noise, 0.0, 255.0)
     if rng.random() < TINT_PROB:
         tint = 1.0 + rng.uniform(-TINT_GAIN, TINT_GAIN, size=3)
     else:
         tint = np.ones(3)
-    image = noisy[:, :, None] * tint.astype(np.float32)[None, None, :]
-    image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    # convertScaleAbs rounds to nearest and saturates at 255; gray is already >= 0.
+    image = cv2.merge([cv2.convertScaleAbs(gray, alpha=float(gain)) for gain in tint])
     return image, {'noise_sigma': _round(noise_sigma), 'tint': [_round(t) for t in tint]}
 
 

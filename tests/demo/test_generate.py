@@ -410,8 +410,8 @@ def test_cli_builds_and_refuses(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(seed=-1), 'seed'), (dict(n_train=-2), 'train'), (dict(hard_fraction=1.5), 'hard_fraction'),
-    (dict(max_faces=0), 'max_faces')])
+    (dict(seed=-1), 'seed'), (dict(n_train=-2), 'train'),
+    (dict(hard_fraction=1.5), 'hard_fraction'), (dict(max_faces=0), 'max_faces')])
 def test_bad_parameters_are_rejected(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         generate.generate_demo_dataset(str(tmp_path / 'x'), **dict(TINY, **kwargs))
