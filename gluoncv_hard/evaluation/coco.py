@@ -81,10 +81,10 @@ def pairwise_overlap(boxes_a, boxes_b, mode='iou'):
     b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
     top_left = np.maximum(a[:, None, :2], b[None, :, :2])
     bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    inter = np.prod(np.maximum(bottom_right - top_left, 0), axis=2)
+    area_a = np.prod(np.maximum(a[:, 2:] - a[:, :2], 0), axis=1)
     if mode == 'iou':
-        area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+        area_b = np.prod(np.maximum(b[:, 2:] - b[:, :2], 0), axis=1)
         denominator = area_a[:, None] + area_b[None, :] - inter
     else:
         denominator = np.broadcast_to(area_a[:, None], inter.shape)
@@ -129,7 +129,9 @@ def match_detections(det_boxes, gt_boxes, gt_hard, iou_thresholds=IOU_THRESHOLDS
     taken = np.zeros((len(thresholds), normal_iou.shape[1]), dtype=bool)  # (T, G')
     rows = np.arange(len(thresholds))
     # Greedy by score is sequential over detections; thresholds and GT are vectorised.
-    for k in range(num_dets):
+    # A detection below the lowest threshold with every box can neither match nor take one.
+    could_match = normal_iou.max(axis=1) >= thresholds.min()
+    for k in np.flatnonzero(could_match):
         free_iou = np.where(taken, -np.inf, normal_iou[k][None, :])  # (T, G')
         best = free_iou.argmax(axis=1)
         matched = free_iou[rows, best] >= thresholds[:, 0]

@@ -214,13 +214,14 @@ def format_table(report, num_hardest=5):
     negatives = report['negative_images']
     lines += ['', 'Negative images: {} (every detection is false)'.format(negatives['num_images'])]
     if negatives['num_images']:
-        lines.append('{:>8} {:>8} {:>10} {:>14}'.format('score >=', 'total', 'per image',
+        lines.append('{:>8} {:>8} {:>10} {:>16}'.format('score >=', 'total', 'per image',
                                                         'images with any'))
         for entry in negatives['by_threshold']:
             marker = ' *' if entry['threshold'] == negatives['headline']['threshold'] else ''
-            lines.append('{:>8.2f} {:>8} {:>10.3f} {:>13.1f}%{}'.format(
+            lines.append('{:>8.2f} {:>8} {:>10.3f} {:>15.1f}%{}'.format(
                 entry['threshold'], entry['total'], entry['mean_per_image'],
                 100 * entry['fraction_of_images'], marker))
+        lines.append('(* headline threshold)')
         hardest = [e for e in negatives['per_image'] if e['max_score'] is not None][:num_hardest]
         if hardest:
             lines.append('Highest-scoring negatives: ' + ', '.join(
