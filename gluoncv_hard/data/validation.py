@@ -81,9 +81,15 @@ def _check_image(item, log):
 
 
 def _clip(box, width, height):
-    xmin, ymin, xmax, ymax = box
+    xmin, ymin, xmax, ymax = (float(v) for v in box)
     return (min(max(xmin, 0.0), width), min(max(ymin, 0.0), height),
             min(max(xmax, 0.0), width), min(max(ymax, 0.0), height))
+
+
+def _box_text(box):
+    # Sources convert to 0-based pixels (VOC XML values are 1 higher): say which numbers these are.
+    return '(xmin, ymin, xmax, ymax) = ({}) in 0-based pixels'.format(
+        ', '.join('{:g}'.format(v) for v in box))
 
 
 def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=None,
@@ -153,25 +159,26 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
                           'fix the annotation')
                 continue
             if not all(math.isfinite(v) for v in box):
-                log.error(obj.where, 'box {} has a non-finite coordinate'.format(box),
+                log.error(obj.where, 'box {} has a non-finite coordinate'.format(_box_text(box)),
                           'fix the annotation')
                 continue
             if box[2] <= box[0] or box[3] <= box[1]:
-                log.error(obj.where, 'box (xmin, ymin, xmax, ymax) = {} is inverted or has zero '
-                          'area'.format(box), 'xmax must exceed xmin and ymax must exceed ymin')
+                log.error(obj.where, 'box {} is inverted or has zero area'.format(_box_text(box)),
+                          'xmax must exceed xmin and ymax must exceed ymin')
                 continue
             inside = _clip(box, width, height)
             if inside != box:
                 if not clip:
                     log.error(obj.where, 'box {} extends past the {}x{} image'.format(
-                        box, width, height), CLIP_HINT)
+                        _box_text(box), width, height), CLIP_HINT)
                     continue
                 if inside[2] <= inside[0] or inside[3] <= inside[1]:
                     log.warn(obj.where, 'box {} lies outside the {}x{} image: dropped'.format(
-                        box, width, height))
+                        _box_text(box), width, height))
                     dropped += 1
                     continue
-                log.warn(obj.where, 'box {} clipped to {}'.format(box, inside))
+                log.warn(obj.where, 'box {} clipped to the {}x{} image: ({})'.format(
+                    _box_text(box), width, height, ', '.join('{:g}'.format(v) for v in inside)))
                 clipped += 1
                 box = inside
             reason = None
