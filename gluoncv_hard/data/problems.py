@@ -13,7 +13,7 @@ DEFAULT_DISPLAY_LIMIT = 20
 
 
 class Problem(NamedTuple):
-    """One problem: ``where`` (file, line or image id), ``what`` is wrong, ``fix`` (may be empty)."""
+    """One problem: ``where`` (file, line or image id), ``what`` is wrong, ``fix`` (or empty)."""
     where: str
     what: str
     fix: str = ''

@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import schema
 
-__all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path', 'format_lst_line',
-           'parse_record_label', 'parse_lst_line', 'read_lst', 'label_to_pixels',
+__all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
+           'format_lst_line', 'parse_record_label', 'parse_lst_line', 'read_lst', 'label_to_pixels',
            'pack_record', 'unpack_record', 'rec_index_path', 'require_rec_files', 'open_rec',
            'iter_rec_labels']
 
