@@ -109,17 +109,23 @@ def _check_convert_args(parser, args):
         parser.error('--reencode applies to --rec only')
 
 
-def _sources(args, log):
+def _sources(args, log, progress):
     sources = []
     if args.format == 'voc':
         sets = [s.strip() for s in args.sets.split(',') if s.strip()] if args.sets else None
-        sources.append(voc_source(args.root, sets, log))
+        sources.append(voc_source(args.root, sets, log, progress=progress))
     elif args.format == 'coco':
         sources.append(coco_source(args.ann, args.images, log))
     elif args.format == 'csv':
         sources.append(csv_source(args.csv, args.images, log))
     sources += [negatives_source(folder, log) for folder in args.negatives]
     return sources
+
+
+def _print_warnings(log):
+    text = log.format_warnings()
+    if text:
+        print(text, file=sys.stderr)
 
 
 def convert_main(argv=None):
@@ -134,22 +140,20 @@ def convert_main(argv=None):
         except (OSError, ValueError) as e:
             parser.error('--classes: {}'.format(e))
     log = ProblemLog(display_limit=args.max_errors)
+    progress = False if args.no_progress else None
     try:
         result = convert_to_lst(
-            _sources(args, log), args.out, class_names=class_names, image_root=args.image_root,
-            clip=args.clip, hard_if_smaller=args.hard_if_smaller,
+            _sources(args, log, progress), args.out, class_names=class_names,
+            image_root=args.image_root, clip=args.clip, hard_if_smaller=args.hard_if_smaller,
             hard_if_truncated=args.hard_if_truncated, rec=args.rec, reencode=args.reencode,
-            log=log, progress=False if args.no_progress else None)
+            log=log, progress=progress)
     except DataError as e:
-        warnings_text = log.format_warnings()
-        if warnings_text:
-            print(warnings_text, file=sys.stderr)
+        # Warnings first, so that the errors are what stays on screen.
+        _print_warnings(log)
         print(str(e), file=sys.stderr)
         print('nothing was written; fix the errors above and run again', file=sys.stderr)
         return EXIT_DATA_ERROR
-    warnings_text = log.format_warnings()
-    if warnings_text:
-        print(warnings_text, file=sys.stderr)
+    _print_warnings(log)
     print(format_summary(result))
     return 0
 

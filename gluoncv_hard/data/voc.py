@@ -8,6 +8,8 @@ import os
 import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
+from tqdm import tqdm
+
 from .items import Source, SourceItem, SourceObject
 from .negatives import IMAGE_EXTENSIONS
 
@@ -139,7 +141,7 @@ def _read_image_set(path, log):
     return ids
 
 
-def voc_source(root, sets=None, log=None):
+def voc_source(root, sets, log, progress=None):
     """The items of a VOC-layout folder.
 
     Parameters
@@ -152,6 +154,8 @@ def voc_source(root, sets=None, log=None):
         ``Annotations/*.xml``, sorted by name.
     log : ProblemLog
         Malformed XML and unreadable set files are reported here; such items are left out.
+    progress : bool, optional
+        Show a tqdm bar while parsing (None: only on a terminal).
 
     Returns
     -------
@@ -173,7 +177,8 @@ def voc_source(root, sets=None, log=None):
         for image_set in sets:
             ids += _read_image_set(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'), log)
     items = []
-    for image_id, listed_at in ids:
+    for image_id, listed_at in tqdm(ids, desc='reading XML', unit='file',
+                                    disable=None if progress is None else not progress):
         xml_path = os.path.join(annotation_dir, image_id + '.xml')
         try:
             width, height, objects = parse_voc_xml(xml_path)
