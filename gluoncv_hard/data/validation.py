@@ -92,6 +92,81 @@ def _box_text(box):
         ', '.join('{:g}'.format(v) for v in box))
 
 
+class _BoxChecker:
+    """Checks one box at a time against its image and counts fixes and hard reasons."""
+
+    def __init__(self, class_names, clip, hard_if_smaller, hard_if_truncated, log):
+        self.class_names = class_names
+        self.class_id = {name: i for i, name in enumerate(class_names)}
+        self.clip = clip
+        self.hard_if_smaller = hard_if_smaller
+        self.hard_if_truncated = hard_if_truncated
+        self.log = log
+        self.clipped = self.dropped = 0
+        self.hard_counts = dict.fromkeys(HARD_REASONS, 0)
+
+    def row(self, obj, width, height):
+        """The label row (list of ``LABEL_WIDTH`` floats) of ``obj``, or None if it is left out."""
+        box = self._checked_box(obj, width, height)
+        if box is None:
+            return None
+        reason = self._hard_reason(obj, box)
+        if reason is not None:
+            self.hard_counts[reason] += 1
+        row = [0.0] * schema.LABEL_WIDTH
+        row[schema.BOX] = box
+        row[schema.CLASS_ID] = self.class_id[obj.name]
+        row[schema.HARD] = 0.0 if reason is None else 1.0
+        return row
+
+    def _checked_box(self, obj, width, height):
+        log, box = self.log, (obj.xmin, obj.ymin, obj.xmax, obj.ymax)
+        if obj.name not in self.class_id:
+            known = ', '.join(self.class_names[:10]) + (', ...' if len(self.class_names) > 10
+                                                        else '')
+            log.error(obj.where, 'unknown class {!r}'.format(obj.name),
+                      'add it to the class list or correct the name (known: {})'.format(known))
+            return None
+        if obj.hard not in (0, 1):
+            log.error(obj.where, 'hard flag is {!r}; it must be 0 or 1'.format(obj.hard),
+                      'fix the annotation')
+            return None
+        if not all(math.isfinite(v) for v in box):
+            log.error(obj.where, 'box {} has a non-finite coordinate'.format(_box_text(box)),
+                      'fix the annotation')
+            return None
+        if box[2] <= box[0] or box[3] <= box[1]:
+            log.error(obj.where, 'box {} is inverted or has zero area'.format(_box_text(box)),
+                      'xmax must exceed xmin and ymax must exceed ymin')
+            return None
+        inside = _clip(box, width, height)
+        if inside == box:
+            return box
+        if not self.clip:
+            log.error(obj.where, 'box {} extends past the {}x{} image'.format(
+                _box_text(box), width, height), CLIP_HINT)
+            return None
+        if inside[2] <= inside[0] or inside[3] <= inside[1]:
+            log.warn(obj.where, 'box {} lies outside the {}x{} image: dropped'.format(
+                _box_text(box), width, height))
+            self.dropped += 1
+            return None
+        log.warn(obj.where, 'box {} clipped to the {}x{} image: ({})'.format(
+            _box_text(box), width, height, ', '.join('{:g}'.format(v) for v in inside)))
+        self.clipped += 1
+        return inside
+
+    def _hard_reason(self, obj, box):
+        if obj.hard:
+            return 'annotation'
+        if self.hard_if_smaller is not None and \
+                min(box[2] - box[0], box[3] - box[1]) < self.hard_if_smaller:
+            return 'smaller'
+        if self.hard_if_truncated and obj.truncated:
+            return 'truncated'
+        return None
+
+
 def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=None,
                    hard_if_truncated=False, progress=None):
     """Validate the items of one or more sources.
@@ -127,10 +202,7 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
         declared = [name for source in sources for name in (source.declared_classes or ())]
         class_names = infer_class_names((o.name for item in items for o in item.objects),
                                         declared)
-    class_names = list(class_names)
-    class_id = {name: i for i, name in enumerate(class_names)}
-    hard_counts = dict.fromkeys(HARD_REASONS, 0)
-    clipped = dropped = 0
+    boxes = _BoxChecker(list(class_names), clip, hard_if_smaller, hard_if_truncated, log)
     first_seen = {}
     records = []
     for item in tqdm(items, desc='checking images', unit='img', disable=None if progress is None
@@ -144,63 +216,13 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
         size = _check_image(item, log)
         if size is None:
             continue
-        width, height = size
-        rows = []
-        for obj in item.objects:
-            box = (obj.xmin, obj.ymin, obj.xmax, obj.ymax)
-            if obj.name not in class_id:
-                log.error(obj.where, 'unknown class {!r}'.format(obj.name),
-                          'add it to the class list or correct the name (known: {})'.format(
-                              ', '.join(class_names[:10]) + (', ...' if len(class_names) > 10
-                                                            else '')))
-                continue
-            if obj.hard not in (0, 1):
-                log.error(obj.where, 'hard flag is {!r}; it must be 0 or 1'.format(obj.hard),
-                          'fix the annotation')
-                continue
-            if not all(math.isfinite(v) for v in box):
-                log.error(obj.where, 'box {} has a non-finite coordinate'.format(_box_text(box)),
-                          'fix the annotation')
-                continue
-            if box[2] <= box[0] or box[3] <= box[1]:
-                log.error(obj.where, 'box {} is inverted or has zero area'.format(_box_text(box)),
-                          'xmax must exceed xmin and ymax must exceed ymin')
-                continue
-            inside = _clip(box, width, height)
-            if inside != box:
-                if not clip:
-                    log.error(obj.where, 'box {} extends past the {}x{} image'.format(
-                        _box_text(box), width, height), CLIP_HINT)
-                    continue
-                if inside[2] <= inside[0] or inside[3] <= inside[1]:
-                    log.warn(obj.where, 'box {} lies outside the {}x{} image: dropped'.format(
-                        _box_text(box), width, height))
-                    dropped += 1
-                    continue
-                log.warn(obj.where, 'box {} clipped to the {}x{} image: ({})'.format(
-                    _box_text(box), width, height, ', '.join('{:g}'.format(v) for v in inside)))
-                clipped += 1
-                box = inside
-            reason = None
-            if obj.hard:
-                reason = 'annotation'
-            elif hard_if_smaller is not None and min(box[2] - box[0],
-                                                     box[3] - box[1]) < hard_if_smaller:
-                reason = 'smaller'
-            elif hard_if_truncated and obj.truncated:
-                reason = 'truncated'
-            if reason is not None:
-                hard_counts[reason] += 1
-            row = [0.0] * schema.LABEL_WIDTH
-            row[schema.BOX] = box
-            row[schema.CLASS_ID] = class_id[obj.name]
-            row[schema.HARD] = 0.0 if reason is None else 1.0
-            rows.append(row)
+        rows = [row for row in (boxes.row(obj, *size) for obj in item.objects) if row is not None]
         label = np.array(rows, dtype=np.float32) if rows else schema.empty_label()
         try:
             label = schema.validate_label(label, item.where)
         except ValueError as e:  # only float32 rounding of a sub-pixel box can get here
             log.error(item.where, str(e))
             continue
-        records.append(Record(item.image_id, item.image_path, width, height, label))
-    return ValidationResult(records, class_names, clipped, dropped, hard_counts)
+        records.append(Record(item.image_id, item.image_path, size[0], size[1], label))
+    return ValidationResult(records, boxes.class_names, boxes.clipped, boxes.dropped,
+                            boxes.hard_counts)
