@@ -7,6 +7,8 @@ written to temporary files and renamed into place together, the ``.lst`` last.
 import os
 from typing import Dict, List, NamedTuple
 
+from tqdm import tqdm
+
 from .atomic import atomic_outputs
 from .classes import classes_path_for
 from .problems import ProblemLog
@@ -103,8 +105,6 @@ def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=Fa
     DataError
         If the sources or their validation produced any error; nothing is written then.
     """
-    from tqdm import tqdm
-
     log = log or ProblemLog()
     result = validate_items(sources, log, class_names=class_names, clip=clip,
                             hard_if_smaller=hard_if_smaller, hard_if_truncated=hard_if_truncated,

@@ -11,6 +11,7 @@ import os
 from typing import Dict, List, NamedTuple
 
 import numpy as np
+from tqdm import tqdm
 
 from .. import schema
 from .classes import infer_class_names
@@ -193,10 +194,9 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
     Returns
     -------
     ValidationResult
-        Records of the items without errors; use ``log.errors`` to decide whether to use them.
+        Records of the images that could be read (boxes with errors left out); whether to
+        use them is the caller's decision, from ``log.errors``.
     """
-    from tqdm import tqdm
-
     items = [item for source in sources for item in source.items]
     if class_names is None:
         declared = [name for source in sources for name in (source.declared_classes or ())]
