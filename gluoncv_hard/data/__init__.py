@@ -1,0 +1,34 @@
+"""Data in and out: converters to GluonCV ``.lst``/``.rec`` with a hard column, readers, checks.
+
+Readers (they import MXNet/GluonCV, so they load on first use)::
+
+    LstDetection, RecordFileDetection, VOCDetection
+
+Conversion::
+
+    convert_to_lst(sources, out_path, ...)  with sources from
+    voc_source, coco_source, csv_source, negatives_source
+
+Errors in input data are collected and raised together as ``DataError``.
+"""
+import importlib
+
+from .coco import coco_source
+from .convert import ConversionResult, convert_to_lst
+from .csv_source import csv_source
+from .negatives import negatives_source
+from .problems import DataError, ProblemLog
+from .voc import parse_voc_xml, voc_source
+
+__all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection', 'convert_to_lst',
+           'ConversionResult', 'voc_source', 'coco_source', 'csv_source', 'negatives_source',
+           'parse_voc_xml', 'DataError', 'ProblemLog']
+
+_LAZY = {'LstDetection': 'readers', 'RecordFileDetection': 'readers', 'VOCDetection': 'readers'}
+
+
+def __getattr__(name):
+    # The converter and stats tools do not need MXNet/GluonCV (about 2 s to import).
+    if name in _LAZY:
+        return getattr(importlib.import_module('.' + _LAZY[name], __name__), name)
+    raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))
