@@ -49,5 +49,9 @@ setup(
     },
     entry_points={'console_scripts': [
         'gluoncv-hard-explain = gluoncv_hard.explain:main',
+        'gluoncv-hard-make-demo = gluoncv_hard.demo.generate:main',
+        'gluoncv-hard-demo-preview = gluoncv_hard.demo.preview:main',
+        'gluoncv-hard-convert = gluoncv_hard.data.cli:convert_main',
+        'gluoncv-hard-lst-stats = gluoncv_hard.data.cli:stats_main',
     ]},
 )

@@ -24,21 +24,24 @@ def c4_anchors():
     return np.ascontiguousarray(anchors[:20, :30].reshape(-1, 4))
 
 
-def _tiny_net(fpn):
-    from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
-    from gluoncv_hard import tiny
-    parts = tiny.tiny_fpn_parts() if fpn else tiny.tiny_c4_parts()
-    defaults = tiny.TINY_FPN_DEFAULTS if fpn else tiny.TINY_DEFAULTS
-    net = FasterRCNN(parts[0], parts[1], ['face'], box_features=parts[2], **defaults)
+def _tiny_net(name, **kwargs):
+    import gluoncv_hard
+    net = gluoncv_hard.get_model(name, classes=['face'], **kwargs)
     net.initialize()
     return net
 
 
 @pytest.fixture(scope='session')
 def tiny_c4_net():
-    return _tiny_net(fpn=False)
+    return _tiny_net('tiny')
 
 
 @pytest.fixture(scope='session')
 def tiny_fpn_net():
-    return _tiny_net(fpn=True)
+    return _tiny_net('tiny_fpn')
+
+
+@pytest.fixture
+def make_tiny_net():
+    """Factory for a fresh tiny network (``name``, keyword arguments of ``get_model``)."""
+    return _tiny_net
