@@ -91,6 +91,8 @@ _EPS = np.spacing(np.float32(1.0))
 # Rows of candidates processed together: keeps the (rows, M) temporaries cache-sized, and lets
 # GT boxes that cannot touch a spatially compact chunk be skipped.
 _CHUNK = 2048
+# Below this many candidate/GT pairs one dense IoU matrix is cheaper than chunking (RCNN stage).
+_DENSE_PAIRS = 1 << 15
 
 
 def _check_choice(name, value, allowed):
@@ -367,7 +369,11 @@ def assign_boxes(candidates, gt_boxes, hard, config, pos_thresh, neg_thresh,
 
     Returns an :class:`Assignment`. ``valid (N,) bool`` marks candidates that may be sampled.
     """
-    overlaps = overlaps_from_boxes(candidates, gt_boxes, hard, config)
+    if len(candidates) * len(gt_boxes) <= _DENSE_PAIRS:
+        overlaps = overlaps_from_ious(pairwise_iou(candidates, gt_boxes), hard, config,
+                                      candidates, gt_boxes)
+    else:
+        overlaps = overlaps_from_boxes(candidates, gt_boxes, hard, config)
     return _assignment(overlaps, valid, config, pos_thresh, neg_thresh, best_match_min_iou)
 
 

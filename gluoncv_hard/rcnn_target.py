@@ -89,8 +89,7 @@ class _SamplerOp(mx.operator.CustomOp):
         per_image = [sample_rois(rois[i], scores[i], gt[i, :, :4], gt[i, :, 4], *self._args)
                      for i in range(len(rois))]
         for k, out in enumerate(out_data):
-            value = np.stack([result[k] for result in per_image])
-            self.assign(out, req[k], mx.nd.array(value, ctx=out.context, dtype=out.dtype))
+            self.assign(out, req[k], np.stack([result[k] for result in per_image]))
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         for grad, r in zip(in_grad, req):
