@@ -9,7 +9,7 @@ from typing import Dict, List, NamedTuple
 
 from tqdm import tqdm
 
-from .atomic import atomic_outputs
+from ..atomic import atomic_outputs
 from .classes import classes_path_for
 from .problems import ProblemLog
 from .records import (RecordFormatError, check_lst_path, format_lst_line, open_rec, pack_record,

@@ -13,38 +13,12 @@ import os
 import shutil
 import tempfile
 
+from ..atomic import current_umask, write_bytes_atomic, write_text_atomic
+
 __all__ = ['COMPLETION_MARKER', 'write_bytes_atomic', 'write_text_atomic', 'read_marker',
            'is_complete_output', 'StagedDirectory']
 
 COMPLETION_MARKER = '.gluoncv_hard_demo_complete'
-
-
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_bytes_atomic(path, data):
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
-                               dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        # mkstemp creates 0600 files; give the result the permissions open() would have.
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path, text):
-    """UTF-8 text version of ``write_bytes_atomic``."""
-    write_bytes_atomic(path, text.encode('utf-8'))
 
 
 def read_marker(path):
@@ -107,7 +81,7 @@ class StagedDirectory:
         parent = os.path.dirname(self.target)
         os.makedirs(parent, exist_ok=True)
         self.path = tempfile.mkdtemp(prefix=os.path.basename(self.target) + '.tmp-', dir=parent)
-        os.chmod(self.path, 0o777 & ~_current_umask())
+        os.chmod(self.path, 0o777 & ~current_umask())
         return self
 
     def finish(self, marker):

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from gluoncv_hard.data.atomic import atomic_outputs
+from gluoncv_hard.atomic import atomic_outputs
 
 
 def test_outputs_appear_together_with_normal_permissions(tmp_path):

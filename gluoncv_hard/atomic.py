@@ -3,10 +3,11 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ['atomic_outputs']
+__all__ = ['atomic_outputs', 'write_bytes_atomic', 'write_text_atomic', 'current_umask']
 
 
-def _current_umask():
+def current_umask():
+    """The process umask (reading it means setting it; it is put back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -28,7 +29,7 @@ def atomic_outputs(*paths):
             fd, temp = tempfile.mkstemp(prefix='.{}.'.format(name), suffix='.tmp', dir=directory)
             os.close(fd)
             # mkstemp creates 0600 files; outputs get the usual permissions.
-            os.chmod(temp, 0o666 & ~_current_umask())
+            os.chmod(temp, 0o666 & ~current_umask())
             temps.append(temp)
         yield list(temps)
         for temp, path in zip(temps, paths):
@@ -37,3 +38,15 @@ def atomic_outputs(*paths):
         for temp in temps:
             if os.path.exists(temp):
                 os.remove(temp)
+
+
+def write_bytes_atomic(path, data):
+    """Write ``data`` to ``path`` through a temporary file in the same directory."""
+    with atomic_outputs(path) as (temp,):
+        with open(temp, 'wb') as f:
+            f.write(data)
+
+
+def write_text_atomic(path, text):
+    """UTF-8 text version of :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode('utf-8'))
