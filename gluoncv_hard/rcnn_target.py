@@ -48,6 +48,10 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
     """
     rng = as_generator(rng)
     rois = np.asarray(rois, np.float32).reshape(-1, 4)
+    # A diverging network proposes NaN/inf boxes; passed on, they crash ROIAlign. Zeroed and
+    # never sampled as fg/bg, they let the loss turn NaN and the training loop stop cleanly.
+    finite = np.isfinite(rois).all(axis=1)
+    rois = np.where(finite[:, None], rois, 0)
     gt_boxes = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
     real = ~np.all(gt_boxes == schema.PAD_VALUE, axis=1)
     gt_idx = np.flatnonzero(real)
@@ -55,7 +59,8 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
     # GT boxes join the proposals so every normal box has at least one perfect foreground RoI.
     appended = gt_boxes[gt_idx[config.normal_columns(hard)]]
     candidates = np.concatenate([rois, appended])
-    valid = np.concatenate([np.asarray(scores).reshape(-1) >= 0, np.ones(len(appended), bool)])
+    valid = np.concatenate([(np.asarray(scores).reshape(-1) >= 0) & finite,
+                            np.ones(len(appended), bool)])
     # neg_thresh = pos_thresh: no in-between band; best_match_min_iou = pos_thresh: the
     # "best candidate" rule adds nothing, as in GluonCV's RCNN stage.
     assignment = assign_boxes(candidates, gt_boxes[gt_idx], hard, config,

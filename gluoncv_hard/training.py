@@ -5,7 +5,6 @@ The losses are those of GluonCV's training script (sigmoid BCE + smooth L1 for t
 passes the hard flags to the network.
 """
 from mxnet import autograd, gluon
-from gluoncv.utils.parallel import Parallelizable
 
 from . import schema
 
@@ -56,16 +55,20 @@ class FasterRCNNLosses:
         }
 
 
-class ForwardBackwardTask(Parallelizable):
-    """Forward and backward of one device's shard, runnable in GluonCV's ``Parallel``.
+class ForwardBackwardTask:
+    """Forward and backward of one device's shard (thread-safe across devices).
 
     ``forward_backward((data, label, rpn_cls_targets, rpn_box_targets, rpn_box_masks))`` returns
-    the per-loss means (scalars as NDArrays, in :data:`LOSS_NAMES` order).
+    ``(loss_means, accuracies)``: the per-loss means (NDArray scalars, :data:`LOSS_NAMES` order)
+    and ``(correct, counted)`` NDArray pairs for RPN and RCNN classification over the samples
+    that are not ignored.
     """
 
     def __init__(self, net, losses=None, trainer=None, amp_enabled=False):
-        super().__init__()
         self.net = net
+        # The RCNN target generator holds constants; every device needs a copy.
+        contexts = list(net.collect_params().values())[0].list_ctx()
+        net.target_generator.collect_params().reset_ctx(contexts)
         self.losses = losses or FasterRCNNLosses()
         self._trainer = trainer
         self._amp_enabled = amp_enabled
@@ -83,4 +86,10 @@ class ForwardBackwardTask(Parallelizable):
                     autograd.backward(scaled)
             else:
                 total.backward()
-        return [losses[name].mean() for name in LOSS_NAMES]
+        rpn_score, cls_pred, cls_targets = outputs[5].squeeze(axis=-1), outputs[0], outputs[8]
+        rpn_counted = rpn_cls_targets >= 0
+        rcnn_counted = cls_targets >= 0
+        accuracies = (
+            (((rpn_score >= 0) == rpn_cls_targets) * rpn_counted).sum(), rpn_counted.sum(),
+            ((cls_pred.argmax(axis=-1) == cls_targets) * rcnn_counted).sum(), rcnn_counted.sum())
+        return [losses[name].mean() for name in LOSS_NAMES], accuracies

@@ -149,3 +149,13 @@ def test_block_runs_custom_op_per_image(hybridize):
 def test_bad_options():
     with pytest.raises(ValueError, match='hard_precedence'):
         RCNNTargetSampler(hard_precedence='hard_wins')
+
+
+def test_non_finite_proposals_are_never_sampled_and_come_out_zeroed():
+    rois = np.array([[0, 0, 10, 10], [np.nan, 0, 5, 5], [0, np.inf, 5, 5], [20, 20, 40, 40]],
+                    np.float32)
+    out, samples, _ = sample_rois(rois, np.ones(4), np.array([[0, 0, 10, 10]], np.float32), [0],
+                                  config=HardConfig(), num_sample=6, max_pos=2,
+                                  pos_iou_thresh=0.5, rng=0)
+    assert np.isfinite(out).all()
+    assert (samples == 1).sum() == 2 and (samples == -1).sum() == 1

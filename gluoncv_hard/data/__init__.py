@@ -2,7 +2,8 @@
 
 Readers (they import MXNet/GluonCV, so they load on first use)::
 
-    LstDetection, RecordFileDetection, VOCDetection
+    LstDetection, RecordFileDetection, VOCDetection, COCODetection, NegativeDetection,
+    ConcatDetection, SourceDetection
 
 Conversion::
 
@@ -20,11 +21,14 @@ from .negatives import negatives_source
 from .problems import DataError, ProblemLog
 from .voc import parse_voc_xml, voc_source
 
-__all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection', 'convert_to_lst',
+__all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection', 'COCODetection',
+           'NegativeDetection', 'ConcatDetection', 'SourceDetection', 'convert_to_lst',
            'ConversionResult', 'voc_source', 'coco_source', 'csv_source', 'negatives_source',
            'parse_voc_xml', 'DataError', 'ProblemLog']
 
-_LAZY = {'LstDetection': 'readers', 'RecordFileDetection': 'readers', 'VOCDetection': 'readers'}
+_LAZY = {name: 'readers' for name in ('LstDetection', 'RecordFileDetection', 'VOCDetection',
+                                       'COCODetection', 'NegativeDetection', 'ConcatDetection',
+                                       'SourceDetection')}
 
 
 def __getattr__(name):

@@ -17,11 +17,13 @@ import os
 import warnings
 
 import mxnet as mx
+import numpy as np
 from gluoncv import data as gdata
 from mxnet.gluon.data import Dataset
 
 from .. import schema
 from .classes import read_class_names
+from .coco import coco_source
 from .negatives import negatives_source
 from .problems import ProblemLog
 from .records import (RecordFormatError, label_to_pixels, parse_lst_line, parse_record_label,
@@ -29,7 +31,8 @@ from .records import (RecordFormatError, label_to_pixels, parse_lst_line, parse_
 from .validation import validate_items
 from .voc import voc_source
 
-__all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection']
+__all__ = ['LstDetection', 'RecordFileDetection', 'SourceDetection', 'VOCDetection',
+           'COCODetection', 'NegativeDetection', 'ConcatDetection']
 
 
 def _check_decoded_size(img, width, height, where):
@@ -100,6 +103,10 @@ class LstDetection(gdata.LstDetection):
         """Id of image ``idx``: its path as written in the ``.lst``."""
         return self._ids[idx]
 
+    def num_boxes(self, idx):
+        """Number of boxes of record ``idx`` (without reading the image)."""
+        return len(self._labels[idx])
+
     def __getitem__(self, idx):
         path = self._items[idx]
         if not os.path.isfile(path):
@@ -148,50 +155,43 @@ class RecordFileDetection(gdata.RecordFileDetection):
         return img, _scaled(label, img, self._coord_normalized)
 
 
-class VOCDetection(Dataset):
-    """A VOC-layout folder (plus optional folders of negatives) with ``difficult`` as hard.
+class SourceDetection(Dataset):
+    """Images and boxes from annotation sources (the converter's parsers), validated up front.
 
     Parameters
     ----------
-    root : str
-        Folder with ``Annotations/ID.xml``, ``JPEGImages/ID.jpg`` and
-        ``ImageSets/Main/SPLIT.txt``, e.g. ``VOCdevkit/VOC2007``.
-    splits : str or sequence of str
-        Image sets to read, in order, e.g. ``('trainval',)``.
+    make_sources : callable
+        ``make_sources(log) -> [Source, ...]``; the parsers report problems to ``log``.
+    name : str
+        Shown by ``str()``.
     classes : sequence of str or str, optional
         Class names in id order, or the path of a class file (one name per line). A box of
-        another class is an error. None infers the sorted names used in the splits.
-    negatives : sequence of str
-        Folders whose images are added (after the VOC images) without boxes.
+        another class is an error. None infers the sorted names used.
     clip : bool
         Clip boxes that extend past the image instead of raising (a warning is issued).
 
     Notes
     -----
-    Every annotation is parsed (``voc.parse_voc_xml``, the converter's parser) and every image
-    header is read when the data set is created, so missing images, corrupt files, bad boxes
-    and unknown classes are all reported at once in one ``DataError``.
+    Every annotation is parsed and every image header is read when the data set is created, so
+    missing images, corrupt files, bad boxes and unknown classes are all reported at once in one
+    ``DataError``.
     """
 
-    def __init__(self, root, splits=('train',), classes=None, negatives=(), clip=False):
+    def __init__(self, make_sources, name, classes=None, clip=False):
         super().__init__()
-        splits = (splits,) if isinstance(splits, str) else tuple(splits)
         if isinstance(classes, (str, os.PathLike)):
             classes = read_class_names(classes)
         log = ProblemLog()
-        sources = [voc_source(root, splits, log)]
-        sources += [negatives_source(folder, log) for folder in negatives]
-        result = validate_items(sources, log, class_names=classes, clip=clip)
+        result = validate_items(make_sources(log), log, class_names=classes, clip=clip)
         log.raise_if_errors()
         if log.warnings:
             warnings.warn(log.format_warnings())
-        self._root = root
-        self._splits = splits
+        self._name = name
         self._records = result.records
         self._classes = tuple(result.class_names)
 
     def __str__(self):
-        return '{}({}, {})'.format(type(self).__name__, self._root, ','.join(self._splits))
+        return '{}({})'.format(type(self).__name__, self._name)
 
     @property
     def classes(self):
@@ -208,7 +208,7 @@ class VOCDetection(Dataset):
         return self._records[idx].image_path
 
     def image_id(self, idx):
-        """Id of image ``idx``: the VOC id, or ``<folder>/<file>`` for a negative image."""
+        """Id of image ``idx``: the annotation's id, or ``<folder>/<file>`` for a negative."""
         return self._records[idx].image_id
 
     def __len__(self):
@@ -219,3 +219,91 @@ class VOCDetection(Dataset):
         img = mx.image.imread(record.image_path, 1)
         _check_decoded_size(img, record.width, record.height, record.image_path)
         return img, record.label.copy()
+
+
+class VOCDetection(SourceDetection):
+    """A VOC-layout folder (plus optional folders of negatives) with ``difficult`` as hard.
+
+    Parameters
+    ----------
+    root : str
+        Folder with ``Annotations/ID.xml``, ``JPEGImages/ID.jpg`` and
+        ``ImageSets/Main/SPLIT.txt``, e.g. ``VOCdevkit/VOC2007``.
+    splits : str or sequence of str
+        Image sets to read, in order, e.g. ``('trainval',)``.
+    classes, clip
+        See :class:`SourceDetection`.
+    negatives : sequence of str
+        Folders whose images are added (after the VOC images) without boxes.
+    """
+
+    def __init__(self, root, splits=('train',), classes=None, negatives=(), clip=False):
+        splits = (splits,) if isinstance(splits, str) else tuple(splits)
+        super().__init__(
+            lambda log: [voc_source(root, splits, log)]
+            + [negatives_source(folder, log) for folder in negatives],
+            '{}, {}'.format(root, ','.join(splits)), classes, clip)
+
+
+class COCODetection(SourceDetection):
+    """A COCO annotation file and its image folder; ``iscrowd=1`` or ``ignore=1`` is hard.
+
+    Parameters
+    ----------
+    annotation : str
+        The COCO ``instances_*.json``.
+    image_dir : str
+        Folder the ``file_name`` of each image is relative to.
+    classes, clip
+        See :class:`SourceDetection`; by default the categories declared in the file, sorted.
+    negatives : sequence of str
+        Folders whose images are added without boxes.
+    """
+
+    def __init__(self, annotation, image_dir, classes=None, negatives=(), clip=False):
+        super().__init__(
+            lambda log: [coco_source(annotation, image_dir, log)]
+            + [negatives_source(folder, log) for folder in negatives],
+            annotation, classes, clip)
+
+
+class NegativeDetection(SourceDetection):
+    """Folders of images that contain no object: every image has a ``(0, 6)`` label."""
+
+    def __init__(self, folders):
+        folders = (folders,) if isinstance(folders, (str, os.PathLike)) else tuple(folders)
+        super().__init__(lambda log: [negatives_source(folder, log) for folder in folders],
+                         ', '.join(map(str, folders)), classes=())
+
+
+class ConcatDetection(Dataset):
+    """Several detection data sets one after the other (e.g. training images then negatives).
+
+    ``image_path``/``image_id`` are forwarded to the data set that holds the item.
+    """
+
+    def __init__(self, datasets):
+        super().__init__()
+        self._datasets = [d for d in datasets if d is not None]
+        self._ends = np.cumsum([len(d) for d in self._datasets])
+
+    def _locate(self, idx):
+        if not 0 <= idx < len(self):
+            raise IndexError('index {} out of range for {} items'.format(idx, len(self)))
+        part = int(np.searchsorted(self._ends, idx, side='right'))
+        return self._datasets[part], idx - (self._ends[part - 1] if part else 0)
+
+    def __len__(self):
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    def __getitem__(self, idx):
+        dataset, local = self._locate(idx)
+        return dataset[local]
+
+    def image_path(self, idx):
+        dataset, local = self._locate(idx)
+        return dataset.image_path(local)
+
+    def image_id(self, idx):
+        dataset, local = self._locate(idx)
+        return dataset.image_id(local)
