@@ -48,6 +48,9 @@ setup(
         'dev': pinned('pytest', 'hypothesis'),
     },
     entry_points={'console_scripts': [
+        'gluoncv-hard-demo = gluoncv_hard.cli.demo:main',
+        'gluoncv-hard-train = gluoncv_hard.cli.train:main',
+        'gluoncv-hard-eval = gluoncv_hard.cli.evaluate:main',
         'gluoncv-hard-explain = gluoncv_hard.explain:main',
         'gluoncv-hard-make-demo = gluoncv_hard.demo.generate:main',
         'gluoncv-hard-demo-preview = gluoncv_hard.demo.preview:main',

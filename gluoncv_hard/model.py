@@ -80,6 +80,14 @@ class HardFasterRCNN(FasterRCNN):
         self._target_generator = lambda: _BoxColumnsTargetGenerator(self.num_class, max_pos,
                                                                     batch_size)
 
+    def set_rcnn_samples(self, num_sample):
+        """Pass ``num_sample`` RoIs per image to the RCNN head, keeping the cap on positives."""
+        sampler = self.sampler.resized(num_sample)
+        self._num_sample = num_sample
+        with self.name_scope():
+            self.sampler = sampler
+        self._set_target_generator()
+
     @property
     def hard_config(self):
         return self.sampler.hard_config

@@ -164,6 +164,23 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         self._num_sample = num_sample
         self._max_pos = self._op_kwargs['max_pos']
 
+    @property
+    def num_sample(self):
+        """RoIs returned per image."""
+        return self._num_sample
+
+    def resized(self, num_sample):
+        """A sampler like this one that returns ``num_sample`` RoIs, with the same cap on
+        positives (online hard example mining samples a larger pool for the loss to pick from).
+        """
+        if num_sample < self._max_pos:
+            raise ValueError('num_sample {} is below the {} positives allowed'.format(
+                num_sample, self._max_pos))
+        config = self.hard_config
+        return RCNNTargetSampler(num_sample, self._op_kwargs['pos_iou_thresh'],
+                                 self._max_pos / num_sample, config.policy, config.overlap,
+                                 config.thresh, config.precedence, config.cover_thresh)
+
     # pylint: disable=arguments-differ
     def hybrid_forward(self, F, rois, scores, gt_boxes, gt_hard=None):
         if gt_hard is not None:

@@ -50,6 +50,10 @@ class RPNTargetSampler(gluoncv_rpn_target.RPNTargetSampler):
         ``neg_iou_thresh`` (stock GluonCV). See :mod:`gluoncv_hard.matching`.
     rng : None, int, numpy Generator or RandomState
         Source of randomness for subsampling; ``None`` follows ``np.random.seed``.
+    keep_all_negatives : bool, default False
+        Label every valid negative anchor instead of sampling ``num_sample - positives`` of
+        them: for losses that weigh negatives themselves (online hard negative mining, focal
+        loss, :mod:`gluoncv_hard.training`). Positives are still capped.
 
     With ``hard=None`` or all zeros the labels are stock GluonCV's.
     """
@@ -57,12 +61,13 @@ class RPNTargetSampler(gluoncv_rpn_target.RPNTargetSampler):
     def __init__(self, num_sample, pos_iou_thresh, neg_iou_thresh, pos_ratio,
                  hard_policy='ignore', hard_overlap='iof', hard_thresh=0.5,
                  hard_precedence='normal_wins', hard_cover_thresh=0.95, best_match_min_iou=None,
-                 rng=None):
+                 rng=None, keep_all_negatives=False):
         super().__init__(num_sample, pos_iou_thresh, neg_iou_thresh, pos_ratio)
         self.hard_config = HardConfig(hard_policy, hard_overlap, hard_thresh, hard_precedence,
                                       hard_cover_thresh)
         self._best_match_min_iou = best_match_min_iou
         self._rng = rng
+        self._keep_all_negatives = keep_all_negatives
         check_thresholds(pos_iou_thresh, neg_iou_thresh, best_match_min_iou)
 
     def _thresholds(self):
@@ -70,7 +75,9 @@ class RPNTargetSampler(gluoncv_rpn_target.RPNTargetSampler):
                     best_match_min_iou=self._best_match_min_iou)
 
     def _samples(self, assignment):
-        pos, neg = sample_indices(assignment.labels, self._num_sample, self._max_pos, self._rng)
+        num_sample = (self._max_pos + len(assignment.labels) if self._keep_all_negatives
+                      else self._num_sample)
+        pos, neg = sample_indices(assignment.labels, num_sample, self._max_pos, self._rng)
         samples = np.zeros(len(assignment.labels), dtype=np.float32)
         samples[pos] = POSITIVE
         samples[neg] = NEGATIVE
@@ -115,17 +122,17 @@ class RPNTargetGenerator(gluoncv_rpn_target.RPNTargetGenerator):
     """RPN training targets with hard GT support; same outputs as GluonCV's generator.
 
     Parameters are GluonCV's (``num_sample``, ``pos_iou_thresh``, ``neg_iou_thresh``,
-    ``pos_ratio``, ``stds``, ``allowed_border``) plus the hard options of
-    :class:`RPNTargetSampler`. ``allowed_border`` is honoured (stock stores it but always uses 0).
+    ``pos_ratio``, ``stds``, ``allowed_border``) plus the options of :class:`RPNTargetSampler`
+    (hard options, ``best_match_min_iou``, ``rng``, ``keep_all_negatives``). ``allowed_border`` is honoured (stock stores it but always uses 0).
     """
 
     def __init__(self, num_sample=256, pos_iou_thresh=0.7, neg_iou_thresh=0.3, pos_ratio=0.5,
-                 stds=(1., 1., 1., 1.), allowed_border=0, **hard_options):
+                 stds=(1., 1., 1., 1.), allowed_border=0, **sampler_options):
         super().__init__(num_sample=num_sample, pos_iou_thresh=pos_iou_thresh,
                          neg_iou_thresh=neg_iou_thresh, pos_ratio=pos_ratio, stds=stds,
                          allowed_border=allowed_border)
         self._sampler = RPNTargetSampler(num_sample, pos_iou_thresh, neg_iou_thresh, pos_ratio,
-                                         **hard_options)
+                                         **sampler_options)
         self._stds = tuple(stds)
 
     @property

@@ -160,14 +160,19 @@ class _Session:
             raise ValueError('nothing to do: training would start at epoch {} but --epochs is {}'
                              .format(self.start_epoch, args.epochs))
         self.best_map = -1.0 if best_map is None else best_map
+        losses = FasterRCNNLosses(args.rpn_loss, args.rpn_neg_mining, args.rcnn_sampler,
+                                  args.neg_pos_ratio, args.ohem_min_neg, args.focal_gamma,
+                                  args.focal_alpha)
         self.net = self._network(args, args.batch_size // num_devices, resume_params)
+        if args.rcnn_sampler == 'ohem':
+            self.net.set_rcnn_samples(self.net.sampler.num_sample * args.rcnn_ohem_pool)
         self.transform = FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
-            multi_stage=self.net.num_stages > 1, **_hard_options(args))
+            multi_stage=self.net.num_stages > 1,
+            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_options(args))
         self.batchify = FasterRCNNTrainBatchify(self.net, len(self.ctx))
         self.trainer = self._trainer(args, resume_params)
-        self.task = ForwardBackwardTask(self.net, FasterRCNNLosses(), self.trainer,
-                                        amp_enabled=args.amp)
+        self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=args.amp)
         self.decay_epochs = sorted(float(e) for e in args.lr_decay_epoch.split(',')
                                    if e.strip())
         self.last_path = None
@@ -230,6 +235,8 @@ class _Session:
                     len(self.train_set), self.num_neg_train,
                     len(self.val_set) if self.val_set else 0,
                     len(self.neg_val) if self.neg_val else 0, self.classes, _hard_options(args))
+        logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', args.rpn_loss,
+                    args.rpn_neg_mining, args.rcnn_sampler)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
 
 

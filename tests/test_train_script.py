@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from gluoncv_hard.cli import evaluate as eval_cli
@@ -135,7 +136,6 @@ def test_wrong_class_count_and_missing_data(demo, tmp_path, capsys):
 
 
 def test_schedule_helpers():
-    import numpy as np
     assert lr_at(0.1, 0, 0, 0.1, [2], 10, 1 / 3) == pytest.approx(0.1 / 3)
     assert lr_at(0.1, 0, 10, 0.1, [2], 10, 1 / 3) == pytest.approx(0.1)
     assert lr_at(0.1, 2, 0, 0.1, [2, 3], 10, 1 / 3) == pytest.approx(0.01)
@@ -143,3 +143,17 @@ def test_schedule_helpers():
     assert [len(b) for b in batches] == [3, 3, 3] and len({i for b in batches for i in b}) == 9
     halves = [epoch_batches(10, 2, np.random.default_rng(0), 2, p) for p in (0, 1)]
     assert not {i for b in halves[0] for i in b} & {i for b in halves[1] for i in b}
+
+
+@pytest.mark.parametrize('extra', [
+    ['--rpn-neg-mining', 'ohem', '--rcnn-sampler', 'ohem'],
+    ['--rpn-loss', 'focal', '--hard-policy', 'drop'],
+])
+def test_mining_and_focal_options_train(demo, tmp_path, extra):
+    prefix = str(tmp_path / 'run')
+    train_cli.run(train_args(demo, prefix, '--val', '', *extra))
+    (line,) = metrics_lines(prefix)
+    assert all(np.isfinite(v) for v in line['train_losses'].values())
+    with open(prefix + '_train.log') as f:
+        log = f.read()
+    assert ('RCNN ohem negatives' in log) == ('ohem' in extra)

@@ -11,6 +11,7 @@ from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
 from ..matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
 from ..network_io import NETWORKS
+from ..training import NEG_MININGS, RPN_LOSSES
 
 __all__ = ['build_parser', 'parse_args', 'run', 'main']
 
@@ -80,6 +81,26 @@ def build_parser():
                    choices=HARD_PRECEDENCES,
                    help='for candidates positive for a normal box and near a hard one')
 
+    g = p.add_argument_group('hard example mining during training')
+    g.add_argument('--rpn-neg-mining', default='random', choices=NEG_MININGS,
+                   help='ohem: every RPN positive plus only the highest-loss negatives '
+                        '(--neg-pos-ratio per positive) instead of random negatives')
+    g.add_argument('--rcnn-sampler', default='random', choices=NEG_MININGS,
+                   help='ohem: the RCNN head sees a --rcnn-ohem-pool times larger random pool '
+                        'of RoIs and learns from positives plus the highest-loss negatives')
+    g.add_argument('--neg-pos-ratio', type=float, default=3.0,
+                   help='negatives kept per positive by ohem (SSD uses 3)')
+    g.add_argument('--ohem-min-neg', type=int, default=16,
+                   help='negatives kept by ohem in an image without positives')
+    g.add_argument('--rcnn-ohem-pool', type=int, default=4,
+                   help='with --rcnn-sampler ohem, RoIs sampled per image = this x the '
+                        "network's usual number")
+    g.add_argument('--rpn-loss', default='bce', choices=RPN_LOSSES,
+                   help='focal: focal loss over every labelled anchor instead of binary '
+                        'cross-entropy over sampled ones')
+    g.add_argument('--focal-gamma', type=float, default=2.0, help='focal loss gamma')
+    g.add_argument('--focal-alpha', type=float, default=0.25, help='focal loss alpha')
+
     g = p.add_argument_group('schedule')
     g.add_argument('--batch-size', type=int, default=1, help='images per iteration, all devices')
     g.add_argument('--epochs', type=int, default=None, help='default 20 (coco: 26)')
@@ -138,6 +159,11 @@ def parse_args(argv=None):
         args.val = args.val if args.val or '--val' in (argv or sys.argv[1:]) else 'val'
     elif not args.train:
         parser.error('--train is required for --dataset {}'.format(args.dataset))
+    if args.rpn_loss == 'focal' and args.rpn_neg_mining == 'ohem':
+        parser.error('--rpn-loss focal already down-weights easy negatives; drop '
+                     '--rpn-neg-mining ohem')
+    if args.rcnn_ohem_pool < 1:
+        parser.error('--rcnn-ohem-pool must be at least 1')
     if args.hard_thresh <= 0 or args.hard_thresh > 1:
         parser.error('--hard-thresh must be in (0, 1], got {}'.format(args.hard_thresh))
     for name in ('epochs', 'batch_size', 'val_interval'):
