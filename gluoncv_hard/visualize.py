@@ -182,14 +182,27 @@ def _class_text(class_id, class_names):
     return str(class_id)
 
 
+def _wrap(text, max_width):
+    """Greedy word wrap of ``text`` to lines at most ``max_width`` pixels wide (a single word
+    longer than that gets a line of its own)."""
+    lines, current = [], ''
+    for word in text.split(' '):
+        candidate = word if not current else current + ' ' + word
+        if current and cv2.getTextSize(candidate, FONT, FONT_SCALE, 1)[0][0] > max_width:
+            lines.append(current)
+            candidate = word
+        current = candidate
+    return lines + [current]
+
+
 def text_panel(lines, width, swatches=None):
-    """A white strip with one line of text per entry, e.g. a title or a legend.
+    """A white strip with text, e.g. a title or a legend; long lines wrap.
 
     Parameters
     ----------
     lines : sequence of str
     width : int
-        Width of the strip in pixels; longer lines are cut.
+        Width of the strip in pixels.
     swatches : sequence of (colour, dashed) or None, optional
         One per line (None: no swatch): a short sample line in that colour and style is drawn
         before the text, so the legend shows exactly how the picture draws each kind of box.
@@ -200,24 +213,28 @@ def text_panel(lines, width, swatches=None):
     """
     (_, text_h), baseline = cv2.getTextSize('Ag', FONT, FONT_SCALE, 1)
     line_h = text_h + baseline + 4
-    strip = np.full((line_h * len(lines) + 4, width, 3), BACKGROUND, np.uint8)
     swatches = swatches or [None] * len(lines)
-    for i, (line, swatch) in enumerate(zip(lines, swatches)):
+    rows = []  # (text, x, swatch or None)
+    for line, swatch in zip(lines, swatches):
+        x = 4 if swatch is None else 32
+        for k, part in enumerate(_wrap(line, width - x - 4)):
+            rows.append((part, x, swatch if k == 0 else None))
+    strip = np.full((line_h * len(rows) + 4, width, 3), BACKGROUND, np.uint8)
+    for i, (text, x, swatch) in enumerate(rows):
         y = 2 + i * line_h
-        x = 4
         if swatch is not None:
             colour, dashed = swatch
-            box = (x, y + 2, x + 22, y + line_h - 4)
-            strip = draw_boxes(strip, [box], colour, thickness=2, dashed=dashed)
-            x += 28
-        cv2.putText(strip, line, (x, y + text_h + 1), FONT, FONT_SCALE, TEXT, 1, cv2.LINE_AA)
+            strip = draw_boxes(strip, [(4, y + 2, 26, y + line_h - 4)], colour, thickness=2,
+                               dashed=dashed)
+        cv2.putText(strip, text, (x, y + text_h + 1), FONT, FONT_SCALE, TEXT, 1, cv2.LINE_AA)
     return strip
 
 
 def legend_panel(entries, width):
-    """:func:`text_panel` from ``[(text, colour, dashed), ...]``."""
+    """:func:`text_panel` from ``[(text, colour, dashed), ...]`` (colour None: text only)."""
     return text_panel([text for text, _, _ in entries], width,
-                      [(colour, dashed) for _, colour, dashed in entries])
+                      [None if colour is None else (colour, dashed)
+                       for _, colour, dashed in entries])
 
 
 def stack_vertical(images, pad=0):
