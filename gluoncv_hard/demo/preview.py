@@ -1,7 +1,8 @@
 """Draw the boxes of a demo scene on its image, for looking at the data.
 
-Labelled faces are drawn solid green (normal) or red (difficult, with the hard reason written
-next to them); unlabelled non-face patches, when asked for, thin blue.
+Labelled faces are drawn solid green (normal) or dashed red (difficult, with the hard reason
+written next to them); unlabelled non-face patches, when asked for, thin azure. Colours and
+drawing come from :mod:`gluoncv_hard.visualize`, like every other picture of the project.
 
 Usage::
 
@@ -13,16 +14,17 @@ import os
 import sys
 
 import cv2
-import numpy as np
 
+from .. import visualize
+from ..visualize import contact_sheet, save_png
 from .generate import load_meta
-from .staging import write_bytes_atomic
 
 __all__ = ['draw_scene', 'contact_sheet', 'main']
 
-NORMAL_COLOUR = (0, 200, 0)      # BGR
-HARD_COLOUR = (0, 0, 255)
-DISTRACTOR_COLOUR = (255, 128, 0)
+# RGB, from the shared palette.
+NORMAL_COLOUR = visualize.NORMAL_GT
+HARD_COLOUR = visualize.HARD_GT
+DISTRACTOR_COLOUR = visualize.UNLABELLED
 
 
 def draw_scene(data_dir, record, show_distractors=False):
@@ -38,41 +40,28 @@ def draw_scene(data_dir, record, show_distractors=False):
 
     Returns
     -------
-    numpy.ndarray, uint8, shape (H, W, 3), BGR
+    numpy.ndarray, uint8, shape (H, W, 3), RGB
     """
     image = cv2.imread(os.path.join(data_dir, record['image']), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError('{}: cannot read {}'.format(record['id'], record['image']))
-    if show_distractors:
-        for patch in record['distractors']:
-            xmin, ymin, xmax, ymax = patch['box']
-            cv2.rectangle(image, (xmin, ymin), (xmax, ymax), DISTRACTOR_COLOUR, 1)
-    for face in record['faces']:
-        xmin, ymin, xmax, ymax = face['box']
-        colour = HARD_COLOUR if face['difficult'] else NORMAL_COLOUR
-        cv2.rectangle(image, (xmin, ymin), (xmax, ymax), colour, 1)
-        if face['difficult']:
-            cv2.putText(image, face['style'], (xmin, max(10, ymin - 3)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1, cv2.LINE_AA)
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if show_distractors and record['distractors']:
+        image = visualize.draw_boxes(image, [p['box'] for p in record['distractors']],
+                                     DISTRACTOR_COLOUR)
+    for difficult, colour in ((False, NORMAL_COLOUR), (True, HARD_COLOUR)):
+        faces = [face for face in record['faces'] if face['difficult'] == difficult]
+        if faces:
+            image = visualize.draw_boxes(
+                image, [face['box'] for face in faces], colour, dashed=difficult,
+                texts=[face['style'] for face in faces] if difficult else None)
     return image
-
-
-def contact_sheet(images, columns=2, pad=4):
-    """Tile BGR images of different sizes into one, row by row, on a white canvas."""
-    rows = [images[i:i + columns] for i in range(0, len(images), columns)]
-    cell_w = max(im.shape[1] for im in images) + pad
-    cell_h = max(im.shape[0] for im in images) + pad
-    sheet = np.full((cell_h * len(rows), cell_w * columns, 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-        for c, im in enumerate(row):
-            sheet[r * cell_h:r * cell_h + im.shape[0], c * cell_w:c * cell_w + im.shape[1]] = im
-    return sheet
 
 
 def main(argv=None):
     """Command line: draw the given scenes into one PNG. Returns the exit status."""
-    parser = argparse.ArgumentParser(description='Draw demo boxes (green normal, red hard) on '
-                                                 'scenes and save them as one PNG.')
+    parser = argparse.ArgumentParser(description='Draw demo boxes (solid green normal, dashed red '
+                                                 'hard) on scenes and save them as one PNG.')
     parser.add_argument('ids', nargs='+', help='image ids, e.g. train_00000 negpool_00003')
     parser.add_argument('--data', default='demo_data', help='demo data set (default: %(default)s)')
     parser.add_argument('--out', required=True, help='PNG file to write')
@@ -89,8 +78,7 @@ def main(argv=None):
         parser.error('unknown image ids: {}'.format(', '.join(missing)))
     sheet = contact_sheet([draw_scene(args.data, records[i], args.distractors) for i in args.ids],
                           columns=args.columns)
-    ok, png = cv2.imencode('.png', sheet)
-    write_bytes_atomic(args.out, png.tobytes())
+    save_png(args.out, sheet)
     print('wrote {}'.format(args.out))
     return 0
 
