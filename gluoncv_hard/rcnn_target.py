@@ -9,6 +9,9 @@ Under ``ignore`` a hard box is not appended as a proposal, never matched, and pr
 are sampled neither as foreground nor as background (sample 0; the RCNN target generator turns that
 into class target -1, which GluonCV's training loss masks out).
 """
+import itertools
+import threading
+
 import mxnet as mx
 import numpy as np
 from gluoncv.model_zoo.rcnn.faster_rcnn import rcnn_target as gluoncv_rcnn_target
@@ -21,6 +24,13 @@ from .sampling import as_generator, choose, sample_indices
 __all__ = ['sample_rois', 'RCNNTargetSampler', 'CUSTOM_OP_TYPE']
 
 CUSTOM_OP_TYPE = 'gluoncv_hard_rcnn_sampler'
+
+# Each sampler block owns a random generator. Custom-op arguments are strings, so the operator
+# finds it by key; it outlives re-hybridization (which recreates the operator), and it is not
+# the global NumPy state, which data-loader code may reseed.
+_GENERATORS = {}
+_GENERATORS_LOCK = threading.Lock()
+_NEXT_KEY = itertools.count()
 
 
 def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_thresh, config,
@@ -85,14 +95,17 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
 
 
 class _SamplerOp(mx.operator.CustomOp):
-    def __init__(self, num_sample, max_pos, pos_iou_thresh, config):
+    def __init__(self, num_sample, max_pos, pos_iou_thresh, config, rng_key):
         super().__init__()
         self._args = (num_sample, max_pos, pos_iou_thresh, config)
+        self._rng_key = rng_key
 
     def forward(self, is_train, req, in_data, out_data, aux):
         rois, scores, gt = (x.asnumpy() for x in in_data)
-        per_image = [sample_rois(rois[i], scores[i], gt[i, :, :4], gt[i, :, 4], *self._args)
-                     for i in range(len(rois))]
+        with _GENERATORS_LOCK:  # several devices may share one sampler block
+            rng = _GENERATORS[self._rng_key]
+            per_image = [sample_rois(rois[i], scores[i], gt[i, :, :4], gt[i, :, 4], *self._args,
+                                     rng=rng) for i in range(len(rois))]
         for k, out in enumerate(out_data):
             self.assign(out, req[k], np.stack([result[k] for result in per_image]))
 
@@ -105,8 +118,9 @@ class _SamplerOp(mx.operator.CustomOp):
 class _SamplerOpProp(mx.operator.CustomOpProp):
     # Custom-op arguments arrive as strings.
     def __init__(self, num_sample, max_pos, pos_iou_thresh, policy, overlap, thresh, precedence,
-                 cover_thresh):
+                 cover_thresh, rng_key):
         super().__init__(need_top_grad=False)
+        self._rng_key = int(rng_key)
         self._num_sample = int(num_sample)
         self._max_pos = int(max_pos)
         self._pos_iou_thresh = float(pos_iou_thresh)
@@ -125,7 +139,8 @@ class _SamplerOpProp(mx.operator.CustomOpProp):
                           [batch, self._num_sample]], []
 
     def create_operator(self, ctx, shapes, dtypes):
-        return _SamplerOp(self._num_sample, self._max_pos, self._pos_iou_thresh, self._config)
+        return _SamplerOp(self._num_sample, self._max_pos, self._pos_iou_thresh, self._config,
+                          self._rng_key)
 
 
 class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
@@ -140,34 +155,56 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         At most ``round(num_sample * pos_ratio)`` foreground RoIs.
     hard_policy, hard_overlap, hard_thresh, hard_precedence, hard_cover_thresh
         As for :class:`gluoncv_hard.RPNTargetSampler`.
+    seed : int, optional
+        Seed of this sampler's random generator; by default drawn from NumPy's global state
+        when the sampler is built (so ``np.random.seed`` before building the network repeats a
+        run).
 
     Call as ``sampler(rois (B, P, 4), scores (B, P, 1), gt_boxes (B, M, 4), gt_hard (B, M, 1))``,
     or with ``gt_boxes`` of shape ``(B, M, 5)`` holding the hard flag last and no ``gt_hard`` (how
     :class:`gluoncv_hard.HardFasterRCNN` calls it). Returns ``rois (B, S, 4)``, ``samples (B, S)``
-    (1 / -1 / 0) and ``matches (B, S)`` like GluonCV's. Random choices follow ``np.random.seed``.
+    (1 / -1 / 0) and ``matches (B, S)`` like GluonCV's.
     """
 
     def __init__(self, num_sample=128, pos_iou_thresh=0.5, pos_ratio=0.25, hard_policy='ignore',
                  hard_overlap='iof', hard_thresh=0.5, hard_precedence='normal_wins',
-                 hard_cover_thresh=0.95, **kwargs):
+                 hard_cover_thresh=0.95, seed=None, **kwargs):
         # Subclassing GluonCV's sampler lets it replace ``net.sampler`` (gluon refuses a child of
         # another type), but none of the stock constructor's fixed-shape settings are needed.
         gluon.HybridBlock.__init__(self, **kwargs)  # pylint: disable=non-parent-init-called
         config = HardConfig(hard_policy, hard_overlap, hard_thresh, hard_precedence,
                             hard_cover_thresh)
         self.hard_config = config
+        rng_key = next(_NEXT_KEY)
         self._op_kwargs = dict(
             num_sample=num_sample, max_pos=int(round(num_sample * pos_ratio)),
             pos_iou_thresh=pos_iou_thresh, policy=config.policy, overlap=config.overlap,
-            thresh=config.thresh, precedence=config.precedence, cover_thresh=config.cover_thresh)
+            thresh=config.thresh, precedence=config.precedence, cover_thresh=config.cover_thresh,
+            rng_key=rng_key)
         # GluonCV's networks read these two.
         self._num_sample = num_sample
         self._max_pos = self._op_kwargs['max_pos']
+        self.reseed(np.random.randint(0, 2 ** 31 - 1) if seed is None else seed)
+
+    def reseed(self, seed):
+        """Restart this sampler's random generator from ``seed``."""
+        with _GENERATORS_LOCK:
+            _GENERATORS[self._op_kwargs['rng_key']] = np.random.default_rng(seed)
 
     @property
     def num_sample(self):
         """RoIs returned per image."""
         return self._num_sample
+
+    @property
+    def max_pos(self):
+        """At most this many foreground RoIs per image."""
+        return self._max_pos
+
+    @property
+    def pos_iou_thresh(self):
+        """IoU with a normal box from which a RoI is foreground."""
+        return self._op_kwargs['pos_iou_thresh']
 
     def resized(self, num_sample):
         """A sampler like this one that returns ``num_sample`` RoIs, with the same cap on
@@ -177,7 +214,7 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
             raise ValueError('num_sample {} is below the {} positives allowed'.format(
                 num_sample, self._max_pos))
         config = self.hard_config
-        return RCNNTargetSampler(num_sample, self._op_kwargs['pos_iou_thresh'],
+        return RCNNTargetSampler(num_sample, self.pos_iou_thresh,
                                  self._max_pos / num_sample, config.policy, config.overlap,
                                  config.thresh, config.precedence, config.cover_thresh)
 

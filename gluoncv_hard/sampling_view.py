@@ -224,10 +224,10 @@ def roi_view(net, view, seed=0):
     scores = scores[0, :, 0].asnumpy()
     boxes, _, hard = schema.split_label(view.label)
     sampler = net.sampler
-    pos_iou_thresh = sampler._op_kwargs['pos_iou_thresh']  # pylint: disable=protected-access
+    pos_iou_thresh = sampler.pos_iou_thresh
     rois, samples, _ = sample_rois(proposals, scores, boxes, hard.astype(np.float32),
-                                   sampler._num_sample, sampler._max_pos,  # pylint: disable=W0212
-                                   pos_iou_thresh, view.config, rng=seed)
+                                   sampler.num_sample, sampler.max_pos, pos_iou_thresh,
+                                   view.config, rng=seed)
     valid = scores >= 0
     # The thresholds sample_rois uses: no in-between band in the RCNN stage.
     assignment = assign_boxes(proposals, boxes, hard, view.config, pos_thresh=pos_iou_thresh,

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +18,7 @@ import numpy as np
 from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from mxnet import gluon
 
+from .augment import RandomCropWithHard
 from .checkpoint import check_params_file, load_matching_params, read_sidecar, save_checkpoint
 from .data import ConcatDetection
 from .datasets import open_dataset, open_negatives
@@ -125,6 +127,33 @@ def trainable_in_structure_order(net):
             if id(p) in trainable]
 
 
+class _SeededTransforms(gluon.data.Dataset):
+    """Applies ``transforms`` to ``dataset[i]`` after seeding NumPy's and Python's random state
+    from ``(seed, epoch, i)``.
+
+    Data-loader workers are forked with identical random states, so every worker would draw the
+    same flips, crops and anchor samples; seeding per item makes them independent and makes a run
+    repeat exactly whatever ``--num-workers`` is.
+    """
+
+    def __init__(self, dataset, transforms, seed, epoch):
+        super().__init__()
+        self._dataset, self._transforms = dataset, transforms
+        self._seed, self._epoch = seed, epoch
+
+    def __len__(self):
+        return len(self._dataset)
+
+    def __getitem__(self, idx):
+        state = np.random.SeedSequence([self._seed, self._epoch, idx]).generate_state(1)[0]
+        random.seed(int(state))
+        np.random.seed(int(state))
+        sample = self._dataset[idx]
+        for transform in self._transforms:
+            sample = transform(*sample)
+        return sample
+
+
 def _split(batch, ctx):
     """Per-device lists of ``(data, label, cls_t, box_t, mask_t)``."""
     if len(ctx) == 1:
@@ -166,10 +195,14 @@ class _Session:
         self.net = self._network(args, args.batch_size // num_devices, resume_params)
         if args.rcnn_sampler == 'ohem':
             self.net.set_rcnn_samples(self.net.sampler.num_sample * args.rcnn_ohem_pool)
-        self.transform = FasterRCNNDefaultTrainTransform(
+        self.transforms = [FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
-            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_options(args))
+            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_options(args))]
+        if args.random_crop:
+            self.transforms.insert(0, RandomCropWithHard(
+                args.random_crop, cut_thresh=args.crop_cut_thresh,
+                object_prob=args.crop_object_prob))
         self.batchify = FasterRCNNTrainBatchify(self.net, len(self.ctx))
         self.trainer = self._trainer(args, resume_params)
         self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=args.amp)
@@ -246,8 +279,9 @@ def _train_epoch(session, args, epoch, pool):
     batches = epoch_batches(len(s.train_set), args.batch_size,
                             np.random.default_rng([args.seed, epoch]),
                             s.hvd.size() if s.hvd else 1, s.hvd.rank() if s.hvd else 0)
-    loader = gluon.data.DataLoader(s.train_set.transform(s.transform), batch_sampler=batches,
-                                   batchify_fn=s.batchify, num_workers=args.num_workers)
+    samples = _SeededTransforms(s.train_set, s.transforms, args.seed, epoch)
+    loader = gluon.data.DataLoader(samples, batch_sampler=batches, batchify_fn=s.batchify,
+                                   num_workers=args.num_workers)
     sums, acc, seen = np.zeros(len(LOSS_NAMES)), np.zeros(4), 0
     btic = time.time()
     for i, batch in enumerate(loader):

@@ -28,7 +28,7 @@ def batch_for(net, images, labels, fpn=False):
 
 
 def rcnn_samples(net, batch, seed=0):
-    np.random.seed(seed)
+    net.sampler.reseed(seed)
     with mx.autograd.record():
         out = net(batch[0], *label_parts(batch[1]))
     return out[2].asnumpy(), out[3].asnumpy(), out[4].asnumpy()

@@ -157,3 +157,15 @@ def test_mining_and_focal_options_train(demo, tmp_path, extra):
     with open(prefix + '_train.log') as f:
         log = f.read()
     assert ('RCNN ohem negatives' in log) == ('ohem' in extra)
+
+
+def test_random_crop_and_worker_independent_randomness(demo, tmp_path):
+    runs = []
+    for workers in ('0', '2'):
+        prefix = str(tmp_path / 'w{}'.format(workers))
+        train_cli.run(train_args(demo, prefix, '--val', '', '--random-crop', '160',
+                                 '--num-workers', workers))
+        runs.append(metrics_lines(prefix)[0]['train_losses'])
+    # Per-item seeding: the same crops, flips and samples whatever the number of workers.
+    for name in runs[0]:
+        assert runs[0][name] == pytest.approx(runs[1][name], rel=1e-4)

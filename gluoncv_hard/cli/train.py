@@ -66,6 +66,14 @@ def build_parser():
                         'zero-box records, e.g. from tools/mine_hard_negatives.py); repeatable')
     g.add_argument('--neg-val', action='append', default=[], metavar='DIR_OR_LST',
                    help='images without objects for the false-detection metric; repeatable')
+    g.add_argument('--random-crop', type=int, default=0, metavar='SIZE',
+                   help='train on random SIZE x SIZE crops around objects or background '
+                        '(dlib\'s lesson: smaller crops, fewer easy negatives per positive); '
+                        '0 = whole images')
+    g.add_argument('--crop-cut-thresh', type=float, default=0.5,
+                   help='a box the crop cuts by more than this fraction of its area becomes hard')
+    g.add_argument('--crop-object-prob', type=float, default=0.5,
+                   help='probability that a crop is centred near an object (else anywhere)')
     g.add_argument('--num-workers', '-j', type=int, default=min(4, os.cpu_count() or 1),
                    help='data-loader worker processes')
 
