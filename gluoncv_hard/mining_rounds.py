@@ -104,12 +104,8 @@ class RoundsConfig:
 
 def check_passthrough(train_args):
     """Reject train-script flags after ``--`` that the rounds loop sets itself."""
-    for token in train_args:
-        flag = token.split('=', 1)[0]
-        if flag in MANAGED_TRAIN_FLAGS:
-            raise ValueError('{} is set by the mining rounds themselves; use the rounds flag of '
-                             'the same meaning (see --help) instead of passing it after "--"'
-                             .format(flag))
+    from .passthrough import check_passthrough as check
+    check(train_args, MANAGED_TRAIN_FLAGS, 'the mining rounds')
 
 
 def stop_reason(rounds, map_tolerance=0.02, min_fp_decrease=0.0):

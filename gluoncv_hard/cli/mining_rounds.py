@@ -12,6 +12,7 @@ from ..datasets import DATASET_KINDS
 from ..mining import DEFAULT_COUNT_THRESH, DEFAULT_FRACTION, DEFAULT_MIN_SCORE, RANK_BY
 from ..mining_rounds import RETRAIN_MODES, RoundsConfig, run_rounds
 from ..network_io import NETWORKS
+from ..passthrough import strip_separator
 
 __all__ = ['build_parser', 'config_from_args', 'run', 'main']
 
@@ -103,9 +104,7 @@ def build_parser():
 
 def config_from_args(args):
     """A :class:`gluoncv_hard.mining_rounds.RoundsConfig` from parsed arguments."""
-    train_args = list(args.train_args)
-    if train_args and train_args[0] == '--':
-        train_args = train_args[1:]
+    train_args = strip_separator(args.train_args)
     train = args.train or ('train' if args.dataset == 'voc' else '')
     if not train:
         raise ValueError('--train is required for --dataset {}'.format(args.dataset))
