@@ -17,8 +17,8 @@ import numpy as np
 from . import schema, visualize
 from .atomic import write_text_atomic
 
-__all__ = ['THUMB_MAX_SIDE', 'LEGEND', 'thumbnail_name', 'draw_audit', 'legend_image', 'audit_csv_text',
-           'audit_html', 'write_audit_report']
+__all__ = ['THUMB_MAX_SIDE', 'LEGEND', 'CSV_COLUMNS', 'thumbnail_name', 'draw_audit',
+           'legend_image', 'audit_csv_text', 'audit_html', 'write_audit_report']
 
 THUMB_MAX_SIDE = 400
 LEGEND = [

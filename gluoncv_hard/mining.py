@@ -310,9 +310,9 @@ def sheet_cell(row, count_thresh, min_score=DEFAULT_MIN_SCORE):
     thumb, scale = _fit(_read_rgb(image.path), SHEET_THUMB)
     order = np.argsort(-image.scores, kind='mergesort')[:SHEET_MAX_BOXES]
     order = order[image.scores[order] >= min_score]
+    captions = [visualize.box_caption(None, s) for s in image.scores[order]]
     thumb = visualize.draw_boxes(thumb, image.boxes[order] * scale, visualize.FALSE_ALARM,
-                                 thickness=2,
-                                 texts=[visualize.box_caption(None, s) for s in image.scores[order]])
+                                 thickness=2, texts=captions)
     canvas = np.full((SHEET_THUMB[1], SHEET_THUMB[0], 3), visualize.BACKGROUND, np.uint8)
     canvas[:thumb.shape[0], :thumb.shape[1]] = thumb
     caption = visualize.text_panel([

@@ -347,6 +347,12 @@ def plot_history(history, path):
         points = [(r['round'], r[key]) for r in rounds if r[key] is not None]
         if points:
             top.plot(*zip(*points), style, label=label)
+    for r in rounds:
+        if r.get('stop_check') and r['voc07_map'] is not None:
+            # With early stopping off, show where the rule would have stopped.
+            top.annotate('rule: ' + r['stop_check'].replace('_', ' '),
+                         (r['round'], r['voc07_map']), textcoords='offset points',
+                         xytext=(0, -14), ha='center', fontsize=7, color='tab:red')
     top.set_ylabel('validation')
     top.grid(alpha=0.3)
     if top.lines:
@@ -368,9 +374,10 @@ def plot_history(history, path):
     values = [r['neg_false_per_image'] for r in rounds]
     if values:
         bottom.set_ylim(0, max(values) * 1.35 + 1e-3)
-    figure.suptitle('Hard negative mining rounds ({}); stop: {}'.format(
-        history['config'].get('retrain', ''), history.get('stop_reason') or 'running'),
-        fontsize=10)
+    early_stop = history['config'].get('early_stop', True)
+    figure.suptitle('Hard negative mining rounds ({}{}); stop: {}'.format(
+        history['config'].get('retrain', ''), '' if early_stop else ', early stop off',
+        history.get('stop_reason') or 'running'), fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format='png')

@@ -12,8 +12,8 @@ import cv2
 import mxnet as mx
 import numpy as np
 import pytest
-from detector_stub import (NUM_SLOTS, SCORE_STEP, ColourCodedDetector, num_detections,
-                           top_score, write_colour_image)
+from detector_stub import (SCORE_STEP, ColourCodedDetector, num_detections, top_score,
+                           write_colour_image)
 
 from gluoncv_hard import mining, visualize
 from gluoncv_hard.checkpoint import save_checkpoint
