@@ -32,7 +32,7 @@ per image, with confident detections = score >= --score-thresh:
                box: maybe an object nobody labelled
   badness = missed + false alarms + suspects (sort key, worst first)
 
-example (demo data, about 10 minutes on 2 CPU cores):
+example (demo data; about 6 minutes on 2 CPU cores, see docs/audit.md):
   %(prog)s --data-root demo_data --train train --out runs/audit
 
 outputs in --out: index.html (open in a browser), img/*.png, audit.csv, folds/ (the fold

@@ -24,9 +24,9 @@ stop rule (after each round k >= 1; first match; --no-early-stop only records it
   nothing_to_mine                no pool image left that is not mined yet and scores >= --min-score
   rounds_done                    --rounds mining rounds ran
 
-example (demo data, about 20 minutes on 2 CPU cores):
+example (demo data; 25 minutes on 2 CPU cores, see docs/mining.md for its results):
   %(prog)s --data-root demo_data --pool demo_data/negatives/pool \\
-      --neg-test demo_data/negatives/test --out runs/mining --rounds 2 \\
+      --neg-test demo_data/negatives/test --out runs/mining --rounds 2 --retrain scratch \\
       --epochs 5 --lr 0.02 -- --lr-warmup 100 --lr-decay-epoch 4
 
 outputs in --out: round_K/ (train_* checkpoints and logs, eval.json, and for K >= 1 the mined
