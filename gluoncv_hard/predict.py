@@ -78,7 +78,7 @@ def predict_dataset(net, dataset, ctx, indices=None, num_workers=0):
     short, max_size = network_input_size(net)
     loader = DataLoader(_Indexed(dataset, indices, short, max_size), batch_size=len(ctx),
                         shuffle=False, last_batch='keep', batchify_fn=_keep_as_list,
-                        num_workers=num_workers)
+                        num_workers=num_workers, thread_pool=True)
     clipper = BBoxClipToImage()
     for batch in loader:
         outputs = []
