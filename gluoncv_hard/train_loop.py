@@ -19,6 +19,7 @@ from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from mxnet import gluon
 
 from .augment import RandomCropWithHard
+from .cli.options import hard_options
 from .checkpoint import check_params_file, load_matching_params, read_sidecar, save_checkpoint
 from .data import ConcatDetection
 from .datasets import open_dataset, open_negatives
@@ -80,11 +81,6 @@ def _import_horovod():
                            'not installed here') from None
     hvd.init()
     return hvd
-
-
-def _hard_options(args):
-    return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
-            'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence}
 
 
 def _open_data(args):
@@ -198,7 +194,7 @@ class _Session:
         self.transforms = [FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
-            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_options(args))]
+            keep_all_negatives=losses.rpn_needs_all_negatives, **hard_options(args))]
         if args.random_crop:
             self.transforms.insert(0, RandomCropWithHard(
                 args.random_crop, cut_thresh=args.crop_cut_thresh,
@@ -219,7 +215,7 @@ class _Session:
         net = build_network(args.network, self.classes, use_fpn=args.use_fpn,
                             pretrained_base=args.pretrained_base,
                             per_device_batch_size=per_device, **self.network_options,
-                            **_hard_options(args))
+                            **hard_options(args))
         if resume_params:
             net.load_parameters(resume_params, ctx=self.ctx, ignore_extra=True)
         initialize_missing(net, self.ctx)
@@ -267,7 +263,7 @@ class _Session:
                     args.network, 'FPN' if self.net.num_stages > 1 else 'C4', self.ctx,
                     len(self.train_set), self.num_neg_train,
                     len(self.val_set) if self.val_set else 0,
-                    len(self.neg_val) if self.neg_val else 0, self.classes, _hard_options(args))
+                    len(self.neg_val) if self.neg_val else 0, self.classes, hard_options(args))
         logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', args.rpn_loss,
                     args.rpn_neg_mining, args.rcnn_sampler)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
@@ -317,7 +313,7 @@ def _finish_epoch(session, args, epoch, loss_means, acc, seen, seconds):
     s = session
     logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
     state = dict(epoch=epoch, best_map=s.best_map, network=args.network, use_fpn=args.use_fpn,
-                 classes=s.classes, hard=_hard_options(args),
+                 classes=s.classes, hard=hard_options(args),
                  network_options=s.network_options, seed=args.seed, lr=args.lr)
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),
