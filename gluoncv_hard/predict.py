@@ -5,7 +5,6 @@ image at a time (GluonCV's Faster R-CNN infers one image per forward pass).
 """
 from typing import NamedTuple
 
-import mxnet as mx
 import numpy as np
 from gluoncv.data.transforms.presets.rcnn import FasterRCNNDefaultValTransform
 from gluoncv.nn.bbox import BBoxClipToImage

@@ -3,7 +3,7 @@
 It follows GluonCV's ``train_faster_rcnn.py`` (same schedule, losses, logging) and adds: hard
 boxes through transform, samplers and losses; negative images mixed into training; validation
 that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
-per validation; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
+per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
 """
 import json
 import logging
@@ -24,7 +24,6 @@ from .checkpoint import check_params_file, load_matching_params, read_sidecar, s
 from .data import ConcatDetection
 from .datasets import open_dataset, open_negatives
 from .devices import parse_contexts
-from .model import HARD_OPTIONS
 from .model_eval import evaluate_network, headline_metrics
 from .network_io import build_network, initialize_missing
 from .training import LOSS_NAMES, FasterRCNNLosses, ForwardBackwardTask
@@ -107,6 +106,11 @@ def _resume_state(args, num_class):
         return args.start_epoch, None, None
     check_params_file(args.resume, num_class)
     sidecar = read_sidecar(args.resume) or {}
+    saved = (sidecar.get('network'), sidecar.get('use_fpn'))
+    if sidecar and saved != (args.network, args.use_fpn):
+        raise ValueError('--resume {} holds a {}{} network, not --network {}{}'.format(
+            args.resume, saved[0], ' (FPN)' if saved[1] else '', args.network,
+            ' --use-fpn' if args.use_fpn else ''))
     start = args.start_epoch if args.start_epoch else sidecar.get('epoch', -1) + 1
     return start, sidecar.get('best_map'), args.resume
 
