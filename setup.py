@@ -52,7 +52,7 @@ setup(
         'gluoncv-hard-train = gluoncv_hard.cli.train:main',
         'gluoncv-hard-eval = gluoncv_hard.cli.evaluate:main',
         'gluoncv-hard-explain = gluoncv_hard.explain:main',
-        'gluoncv-hard-visualize-sampling = gluoncv_hard.sampling_view_cli:main',
+        'gluoncv-hard-visualize-sampling = gluoncv_hard.cli.visualize_sampling:main',
         'gluoncv-hard-make-demo = gluoncv_hard.demo.generate:main',
         'gluoncv-hard-demo-preview = gluoncv_hard.demo.preview:main',
         'gluoncv-hard-convert = gluoncv_hard.data.cli:convert_main',

@@ -4,7 +4,7 @@
 Writes ``--images`` small real JPEGs (and VOC XMLs with 1-3 boxes each) into a temporary folder
 twice: once with ``<size>`` in every XML, once without (so the image size comes only from the
 JPEG header reader; with ``<size>`` the header is read too, to cross-check it). Each case is
-converted ``--repeat`` times, interleaved, and the best run is reported. The files were just
+converted ``--repeat`` times, interleaved; min / median / max throughput is reported. The files were just
 written, so this measures a warm page cache: the parsing and checking cost, not the disk.
 
     PYTHONPATH=. python bench/conversion.py [--images 2000] [--repeat 5]
@@ -12,15 +12,20 @@ written, so this measures a warm page cache: the parsing and checking cost, not 
 import argparse
 import os
 import shutil
+import statistics
+import sys
 import tempfile
 import time
 
 import cv2
 import numpy as np
 
-from gluoncv_hard.data.convert import convert_to_lst
-from gluoncv_hard.data.problems import ProblemLog
-from gluoncv_hard.data.voc import voc_source
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine_info, markdown_table  # noqa: E402
+
+from gluoncv_hard.data.convert import convert_to_lst  # noqa: E402
+from gluoncv_hard.data.problems import ProblemLog  # noqa: E402
+from gluoncv_hard.data.voc import voc_source  # noqa: E402
 
 CLASSES = ('car', 'person', 'dog')
 
@@ -74,32 +79,41 @@ def time_conversion(root, out, rec=False):
     return time.perf_counter() - start
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--images', type=int, default=2000, help='images to generate')
-    parser.add_argument('--repeat', type=int, default=5, help='runs per case (best is shown)')
-    args = parser.parse_args(argv)
+def bench(images=2000, repeat=5):
+    """Generate the sets, time each case ``repeat`` times (interleaved); markdown table."""
     folder = tempfile.mkdtemp(prefix='gluoncv_hard_bench_')
     try:
         start = time.perf_counter()
-        roots = make_voc_sets(folder, args.images)
+        roots = make_voc_sets(folder, images)
         print('generated 2 x {} images + XMLs in {:.1f} s ({})'.format(
-            args.images, time.perf_counter() - start, folder))
+            images, time.perf_counter() - start, folder), file=sys.stderr)
         cases = [('`<size>` in XML', roots['with_size'], False),
                  ('no `<size>` (JPEG header read)', roots['without_size'], False),
                  ('no `<size>`, `--rec` (bytes copied)', roots['without_size'], True)]
         # Rounds interleave the cases so that load from other processes hits them alike.
-        best = [float('inf')] * len(cases)
-        for _ in range(args.repeat):
+        times = [[] for _ in cases]
+        for _ in range(repeat):
             for i, (_, root, rec) in enumerate(cases):
-                best[i] = min(best[i], time_conversion(root, os.path.join(folder, 'out.lst'), rec))
-        print('\n| case | images | seconds (best of {}) | images/s |'.format(args.repeat))
-        print('| --- | ---: | ---: | ---: |')
-        for (title, _, _), seconds in zip(cases, best):
-            print('| {} | {} | {:.2f} | {:.0f} |'.format(title, args.images, seconds,
-                                                         args.images / seconds))
+                times[i].append(time_conversion(root, os.path.join(folder, 'out.lst'), rec))
     finally:
         shutil.rmtree(folder)
+    rows = [[title, images, '{:.2f}'.format(statistics.median(t)),
+             '{:.0f} / {:.0f} / {:.0f}'.format(images / max(t), images / statistics.median(t),
+                                               images / min(t))]
+            for (title, _, _), t in zip(cases, times)]
+    return markdown_table(['VOC -> .lst case', 'images', 'median s',
+                           'images/s min / median / max'], rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--images', type=int, default=2000, help='images to generate')
+    parser.add_argument('--repeat', type=int, default=5, help='timed runs per case')
+    args = parser.parse_args(argv)
+    table = bench(args.images, args.repeat)
+    print('VOC -> .lst conversion on generated images (warm page cache). ' + machine_info())
+    print(table)
+    return table
 
 
 if __name__ == '__main__':

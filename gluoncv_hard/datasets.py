@@ -1,7 +1,6 @@
 """Open the training, validation and negative-image data sets named on a command line."""
 import os
 
-from . import schema
 from .data.classes import read_class_names
 
 __all__ = ['DATASET_KINDS', 'open_dataset', 'open_negatives', 'default_classes_file']

@@ -34,10 +34,10 @@ def headline_metrics(report):
     negatives = report['negative_images']
     headline = negatives['headline']
     return {
-        'voc07_map': positive['voc07']['mAP'] if positive else None,
-        'voc12_map': positive['voc12']['mAP'] if positive else None,
-        'coco_ap': positive['coco']['AP'] if positive else None,
-        'coco_ap50': positive['coco']['AP50'] if positive else None,
+        'voc07_map': positive['voc07']['mAP'],
+        'voc12_map': positive['voc12']['mAP'],
+        'coco_ap': positive['coco']['AP'],
+        'coco_ap50': positive['coco']['AP50'],
         'neg_images': negatives['num_images'],
         'neg_false_detections': headline['total'],
         'neg_false_per_image': headline['mean_per_image'],

@@ -5,7 +5,6 @@ image at a time (GluonCV's Faster R-CNN infers one image per forward pass).
 """
 from typing import NamedTuple
 
-import mxnet as mx
 import numpy as np
 from gluoncv.data.transforms.presets.rcnn import FasterRCNNDefaultValTransform
 from gluoncv.nn.bbox import BBoxClipToImage
@@ -78,7 +77,7 @@ def predict_dataset(net, dataset, ctx, indices=None, num_workers=0):
     short, max_size = network_input_size(net)
     loader = DataLoader(_Indexed(dataset, indices, short, max_size), batch_size=len(ctx),
                         shuffle=False, last_batch='keep', batchify_fn=_keep_as_list,
-                        num_workers=num_workers)
+                        num_workers=num_workers, thread_pool=True)
     clipper = BBoxClipToImage()
     for batch in loader:
         outputs = []

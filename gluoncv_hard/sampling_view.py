@@ -30,7 +30,9 @@ from mxnet import autograd
 
 from . import schema, visualize
 from .matching import IGNORE, HardConfig, assign_boxes, near_hard_mask
+from .checkpoint import read_sidecar
 from .model import TINY_NETWORKS, get_model
+from .network_io import load_trained_network
 from .rcnn_target import sample_rois
 from .rpn_target import as_numpy
 from .sampling import as_generator, choose
@@ -124,8 +126,11 @@ def build_network(name='tiny', classes=('object',), params=None):
         Class names; with ``params`` they must be those the network was trained with.
     params : str, optional
         A ``.params`` file saved with ``net.save_parameters``. Without it only the anchor
-        generator is initialized: enough for the RPN stage, not for the RCNN stage.
+        generator is initialized: enough for the RPN stage, not for the RCNN stage. A checkpoint
+        of the train script (with its ``.json`` sidecar) rebuilds its own network and classes.
     """
+    if params is not None and read_sidecar(params):
+        return load_trained_network(params, [mx.cpu()])[0]
     wants_classes = name in TINY_NETWORKS or name.endswith('_custom')
     net = get_model(name, classes=list(classes) if wants_classes else None,
                     pretrained_base=False)

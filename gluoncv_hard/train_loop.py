@@ -3,7 +3,7 @@
 It follows GluonCV's ``train_faster_rcnn.py`` (same schedule, losses, logging) and adds: hard
 boxes through transform, samplers and losses; negative images mixed into training; validation
 that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
-per validation; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
+per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
 """
 import json
 import logging
@@ -19,11 +19,11 @@ from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from mxnet import gluon
 
 from .augment import RandomCropWithHard
+from .cli.options import hard_options
 from .checkpoint import check_params_file, load_matching_params, read_sidecar, save_checkpoint
 from .data import ConcatDetection
 from .datasets import open_dataset, open_negatives
 from .devices import parse_contexts
-from .model import HARD_OPTIONS
 from .model_eval import evaluate_network, headline_metrics
 from .network_io import build_network, initialize_missing
 from .training import LOSS_NAMES, FasterRCNNLosses, ForwardBackwardTask
@@ -82,11 +82,6 @@ def _import_horovod():
     return hvd
 
 
-def _hard_options(args):
-    return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
-            'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence}
-
-
 def _open_data(args):
     classes = None
     if args.classes:
@@ -111,6 +106,11 @@ def _resume_state(args, num_class):
         return args.start_epoch, None, None
     check_params_file(args.resume, num_class)
     sidecar = read_sidecar(args.resume) or {}
+    saved = (sidecar.get('network'), sidecar.get('use_fpn'))
+    if sidecar and saved != (args.network, args.use_fpn):
+        raise ValueError('--resume {} holds a {}{} network, not --network {}{}'.format(
+            args.resume, saved[0], ' (FPN)' if saved[1] else '', args.network,
+            ' --use-fpn' if args.use_fpn else ''))
     start = args.start_epoch if args.start_epoch else sidecar.get('epoch', -1) + 1
     return start, sidecar.get('best_map'), args.resume
 
@@ -198,7 +198,7 @@ class _Session:
         self.transforms = [FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
-            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_options(args))]
+            keep_all_negatives=losses.rpn_needs_all_negatives, **hard_options(args))]
         if args.random_crop:
             self.transforms.insert(0, RandomCropWithHard(
                 args.random_crop, cut_thresh=args.crop_cut_thresh,
@@ -219,7 +219,7 @@ class _Session:
         net = build_network(args.network, self.classes, use_fpn=args.use_fpn,
                             pretrained_base=args.pretrained_base,
                             per_device_batch_size=per_device, **self.network_options,
-                            **_hard_options(args))
+                            **hard_options(args))
         if resume_params:
             net.load_parameters(resume_params, ctx=self.ctx, ignore_extra=True)
         initialize_missing(net, self.ctx)
@@ -267,7 +267,7 @@ class _Session:
                     args.network, 'FPN' if self.net.num_stages > 1 else 'C4', self.ctx,
                     len(self.train_set), self.num_neg_train,
                     len(self.val_set) if self.val_set else 0,
-                    len(self.neg_val) if self.neg_val else 0, self.classes, _hard_options(args))
+                    len(self.neg_val) if self.neg_val else 0, self.classes, hard_options(args))
         logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', args.rpn_loss,
                     args.rpn_neg_mining, args.rcnn_sampler)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
@@ -317,7 +317,7 @@ def _finish_epoch(session, args, epoch, loss_means, acc, seen, seconds):
     s = session
     logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
     state = dict(epoch=epoch, best_map=s.best_map, network=args.network, use_fpn=args.use_fpn,
-                 classes=s.classes, hard=_hard_options(args),
+                 classes=s.classes, hard=hard_options(args),
                  network_options=s.network_options, seed=args.seed, lr=args.lr)
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),

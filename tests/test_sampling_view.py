@@ -11,7 +11,7 @@ from gluoncv_hard import schema
 from gluoncv_hard import sampling_view as sv
 from gluoncv_hard.data.records import format_lst_line, record_fields
 from gluoncv_hard.matching import HardConfig, near_hard_mask
-from gluoncv_hard.sampling_view_cli import InputError, main, parse_boxes
+from gluoncv_hard.cli.visualize_sampling import InputError, main, parse_boxes
 
 WIDTH, HEIGHT = 320, 240
 # tiny resizes the short side to 320: x4/3.

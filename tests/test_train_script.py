@@ -169,3 +169,12 @@ def test_random_crop_and_worker_independent_randomness(demo, tmp_path):
     # Per-item seeding: the same crops, flips and samples whatever the number of workers.
     for name in runs[0]:
         assert runs[0][name] == pytest.approx(runs[1][name], rel=1e-4)
+
+
+def test_resume_into_another_network_is_refused(demo, tmp_path, capsys):
+    prefix = str(tmp_path / 'run')
+    train_cli.run(train_args(demo, prefix, '--val', ''))
+    args = train_args(demo, prefix, '--epochs', '2', '--resume', prefix + '_last.params')
+    args[args.index('tiny')] = 'tiny_fpn'
+    assert train_cli.main(args) == 2
+    assert 'holds a tiny network, not --network tiny_fpn' in capsys.readouterr().err

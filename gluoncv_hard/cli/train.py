@@ -9,8 +9,8 @@ import sys
 
 from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
-from ..matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
 from ..network_io import NETWORKS
+from .options import add_hard_arguments, hard_config
 from ..training import NEG_MININGS, RPN_LOSSES
 
 __all__ = ['build_parser', 'parse_args', 'run', 'main']
@@ -20,7 +20,6 @@ _SCHEDULES = {
     'coco': dict(epochs=26, lr=0.00125, lr_decay_epoch='17,23', lr_warmup=1000, wd=1e-4),
     'default': dict(epochs=20, lr=0.001, lr_decay_epoch='14,20', lr_warmup=0, wd=5e-4),
 }
-_DEFAULT_HARD = HardConfig()
 
 
 def build_parser():
@@ -77,17 +76,7 @@ def build_parser():
     g.add_argument('--num-workers', '-j', type=int, default=min(4, os.cpu_count() or 1),
                    help='data-loader worker processes')
 
-    g = p.add_argument_group('hard boxes')
-    g.add_argument('--hard-policy', default=_DEFAULT_HARD.policy, choices=HARD_POLICIES,
-                   help='ignore: anchors/RoIs near hard boxes are neither positive nor '
-                        'negative; positive: stock GluonCV; drop: hard boxes deleted')
-    g.add_argument('--hard-overlap', default=_DEFAULT_HARD.overlap, choices=HARD_OVERLAPS,
-                   help='overlap with a hard box: iof = intersection / candidate area')
-    g.add_argument('--hard-thresh', type=float, default=_DEFAULT_HARD.thresh,
-                   help='a candidate is near a hard box when the overlap exceeds this')
-    g.add_argument('--hard-precedence', default=_DEFAULT_HARD.precedence,
-                   choices=HARD_PRECEDENCES,
-                   help='for candidates positive for a normal box and near a hard one')
+    add_hard_arguments(p.add_argument_group('hard boxes'))
 
     g = p.add_argument_group('hard example mining during training')
     g.add_argument('--rpn-neg-mining', default='random', choices=NEG_MININGS,
@@ -172,8 +161,10 @@ def parse_args(argv=None):
                      '--rpn-neg-mining ohem')
     if args.rcnn_ohem_pool < 1:
         parser.error('--rcnn-ohem-pool must be at least 1')
-    if args.hard_thresh <= 0 or args.hard_thresh > 1:
-        parser.error('--hard-thresh must be in (0, 1], got {}'.format(args.hard_thresh))
+    try:
+        hard_config(args)
+    except ValueError as e:
+        parser.error(str(e).replace('hard_', '--hard-').replace('_thresh', '-thresh'))
     for name in ('epochs', 'batch_size', 'val_interval'):
         if getattr(args, name) < 1:
             parser.error('--{} must be at least 1'.format(name.replace('_', '-')))

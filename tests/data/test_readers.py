@@ -196,3 +196,35 @@ def test_voc_reader_in_a_dataloader(tmp_path):
     loader = mx.gluon.data.DataLoader(dataset, batch_size=3)
     images, counts = next(iter(loader))
     assert images.shape == (3, 32, 32, 3) and counts.asnumpy().tolist() == [1, 2, 1]
+
+
+# --- COCODetection, NegativeDetection, ConcatDetection ---------------------------------------
+
+def test_coco_reader_hard_flags_and_negatives_and_concat(tmp_path):
+    from gluoncv_hard.data import COCODetection, ConcatDetection, NegativeDetection
+    from .fixtures import write_coco
+    write_image(str(tmp_path / 'img' / 'a.jpg'), 80, 60)
+    write_image(str(tmp_path / 'img' / 'b.jpg'), 40, 30, seed=1)
+    ann = write_coco(tmp_path / 'ann.json', [
+        {'id': 1, 'file_name': 'a.jpg', 'width': 80, 'height': 60},
+        {'id': 2, 'file_name': 'b.jpg', 'width': 40, 'height': 30}], [
+        {'id': 1, 'image_id': 1, 'category_id': 5, 'bbox': [10, 20, 30, 10]},
+        {'id': 2, 'image_id': 1, 'category_id': 5, 'bbox': [0, 0, 8, 8], 'iscrowd': 1}],
+        [{'id': 5, 'name': 'zebra'}])
+    coco = COCODetection(ann, str(tmp_path / 'img'))
+    assert coco.classes == ('zebra',) and len(coco) == 2
+    img, label = coco[0]
+    assert img.shape == (60, 80, 3)
+    np.testing.assert_allclose(label, [[10, 20, 40, 30, 0, 0], [0, 0, 8, 8, 0, 1]])
+    assert coco[1][1].shape == (0, 6)  # an image without annotations
+
+    write_image(str(tmp_path / 'neg' / 'x.png'), 20, 10)
+    negatives = NegativeDetection(str(tmp_path / 'neg'))
+    assert negatives.classes == () and negatives[0][1].shape == (0, 6)
+    both = ConcatDetection([coco, negatives])
+    assert len(both) == 3 and both.image_id(2) == 'neg/x.png'
+    assert both[2][0].shape == (10, 20, 3)
+    with pytest.raises(IndexError):
+        both[3]
+    with pytest.raises(DataError, match='negatives folder does not exist'):
+        NegativeDetection(str(tmp_path / 'missing'))

@@ -13,12 +13,12 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from . import schema, visualize
-from .data.classes import classes_path_for, read_class_names
-from .data.problems import DataError
-from .data.readers import LstDetection, VOCDetection
-from .matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
-from .sampling_view import (COMPARED_POLICIES, DEFAULT_MAX_NEGATIVES, anchor_view, build_network,
+from .. import schema, visualize
+from ..data.classes import classes_path_for, read_class_names
+from ..data.problems import DataError
+from ..data.readers import LstDetection, VOCDetection
+from .options import add_hard_arguments, hard_config
+from ..sampling_view import (COMPARED_POLICIES, DEFAULT_MAX_NEGATIVES, anchor_view, build_network,
                             render_comparison, render_view, roi_view, summary_lines)
 
 __all__ = ['main', 'build_parser', 'parse_boxes', 'InputItem', 'load_voc_item', 'load_lst_item',
@@ -247,15 +247,7 @@ def build_parser():
     net.add_argument('--params', metavar='FILE',
                      help='trained parameters (net.save_parameters); enables the RCNN stage')
     hard = parser.add_argument_group('hard policy (see gluoncv_hard.HardConfig)')
-    hard.add_argument('--hard-policy', choices=HARD_POLICIES, default='ignore',
-                      help='default: %(default)s; not used with --compare')
-    hard.add_argument('--hard-overlap', choices=HARD_OVERLAPS, default='iof',
-                      help='default: %(default)s')
-    hard.add_argument('--hard-thresh', type=float, default=0.5, help='default: %(default)s')
-    hard.add_argument('--hard-precedence', choices=HARD_PRECEDENCES, default='normal_wins',
-                      help='default: %(default)s')
-    hard.add_argument('--hard-cover-thresh', type=float, default=0.95,
-                      help='iou_or_iof only (default: %(default)s)')
+    add_hard_arguments(hard)
     hard.add_argument('--compare', action='store_true',
                       help='draw {} side by side'.format(' / '.join(COMPARED_POLICIES)))
     out = parser.add_argument_group('output')
@@ -312,8 +304,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
     try:
-        configs = [HardConfig(policy, args.hard_overlap, args.hard_thresh, args.hard_precedence,
-                              args.hard_cover_thresh)
+        configs = [hard_config(args, policy)
                    for policy in (COMPARED_POLICIES if args.compare else (args.hard_policy,))]
         item = _load(args)
         classes = _network_classes(item)
