@@ -1,6 +1,7 @@
 """Rounds of image-level hard negative mining: train, evaluate, mine, retrain.
 
-Round 0 trains the baseline without mined negatives. Round ``k >= 1``:
+Round 0 trains the baseline without mined negatives, or, with ``init``, evaluates a given
+checkpoint as the baseline without training it. Round ``k >= 1``:
 
 1. mines ``num`` images from the pool with round ``k-1``'s best checkpoint, excluding every
    image mined in earlier rounds (``round_k/mined.lst``, see :mod:`gluoncv_hard.mining`);
@@ -62,7 +63,7 @@ class RoundsConfig:
                  finetune_epochs=2, finetune_lr=None, num=None, fraction=0.15,
                  rank_by='max_score', count_thresh=0.5, min_score=0.05, map_tolerance=0.02,
                  min_fp_decrease=0.0, early_stop=True, seed=233, num_workers=2, gpus='',
-                 train_args=(), progress=True):
+                 train_args=(), progress=True, init=None):
         self.out, self.dataset, self.data_root, self.train, self.val = (
             out, dataset, data_root, train, val)
         self.neg_test, self.pool = list(neg_test), list(pool)
@@ -75,6 +76,7 @@ class RoundsConfig:
         self.early_stop, self.seed, self.num_workers, self.gpus = (
             early_stop, seed, num_workers, gpus)
         self.train_args, self.progress = list(train_args), progress
+        self.init = init
         self.check()
 
     def check(self):
@@ -96,6 +98,8 @@ class RoundsConfig:
             raise ValueError('give --pool DIR_OR_LST: images without objects to mine from')
         if self.map_tolerance < 0:
             raise ValueError('--map-tolerance must be >= 0')
+        if self.init and not os.path.isfile(self.init):
+            raise FileNotFoundError('--init {} does not exist'.format(self.init))
         check_passthrough(self.train_args)
 
     def as_dict(self):
@@ -169,9 +173,16 @@ def train_argv(config, round_index, mined_lists, init=None):
 
 
 def finetune_lr(config):
-    """``--finetune-lr``, by default a tenth of the baseline learning rate."""
+    """``--finetune-lr``; by default a tenth of the baseline's learning rate: ``--lr``, else
+    the rate the ``--init`` checkpoint was trained with (its sidecar), else the train script's
+    default."""
     if config.finetune_lr is not None:
         return config.finetune_lr
+    if config.lr is None and config.init:
+        from .checkpoint import read_sidecar
+        trained_lr = (read_sidecar(config.init) or {}).get('lr')
+        if trained_lr:
+            return trained_lr / 10
     from .cli import train as train_cli
     return train_cli.parse_args(train_argv(config, 0, [])).lr / 10
 
@@ -203,8 +214,16 @@ class _Evaluator:
         self.neg_test = ConcatDetection([open_negatives(spec) for spec in config.neg_test])
 
     def load(self, params):
+        from .checkpoint import read_sidecar
         from .network_io import load_trained_network
-        net, _ = load_trained_network(params, self.ctx)
+        # A bare .params (no sidecar, e.g. --init from elsewhere) is built from the command line.
+        bare = not read_sidecar(params)
+        net, _ = load_trained_network(params, self.ctx,
+                                      network=self.config.network if bare else None,
+                                      classes=self.classes if bare else None)
+        if list(net.classes) != list(self.classes):
+            raise ValueError('{} was trained for classes {} but the data set has {}'.format(
+                params, list(net.classes), list(self.classes)))
         net.hybridize(static_alloc=True)
         return net
 
@@ -262,6 +281,8 @@ def run_rounds(config):
     train_cli.parse_args(train_argv(config, 0, []))  # bad pass-through flags fail here
     ctx = parse_contexts(config.gpus)
     evaluator = _Evaluator(config, ctx)
+    if config.init:
+        evaluator.load(config.init)  # a wrong --init fails before anything runs
     pool = open_pool(config.pool)
     num = config.num or default_num(evaluator.train_size, config.fraction)
     _prepare_out(config.out)
@@ -290,17 +311,22 @@ def run_rounds(config):
                 break
             mined = summary.num_selected
             mined_lists.append(summary.lst_path)
-        retrain = None if not index else config.retrain
-        init = previous['checkpoint'] if retrain == 'finetune' else None
-        argv = train_argv(config, index, mined_lists, init)
-        _say(config, '\n=== round {}: gluoncv-hard-train {} ==='.format(index, ' '.join(argv)))
-        checkpoint = train_cli.run(argv)
+        retrain = config.retrain if index else ('given' if config.init else 'baseline')
+        if retrain == 'given':
+            argv, checkpoint = None, config.init
+            _say(config, '\n=== round 0: evaluating the given baseline {} ==='.format(checkpoint))
+        else:
+            init = previous['checkpoint'] if retrain == 'finetune' else None
+            argv = train_argv(config, index, mined_lists, init)
+            _say(config, '\n=== round {}: gluoncv-hard-train {} ==='.format(index,
+                                                                        ' '.join(argv)))
+            checkpoint = train_cli.run(argv)
         net = evaluator.load(checkpoint)
         report = evaluator.evaluate(net)
         write_text_atomic(os.path.join(folder, 'eval.json'),
                           json.dumps(dict(report, params=checkpoint), indent=1, sort_keys=True))
         entry = _round_entry(index, checkpoint, report, mined, sum(
-            _count_lines(path) for path in mined_lists), time.time() - tic, retrain or 'baseline')
+            _count_lines(path) for path in mined_lists), time.time() - tic, retrain)
         entry['train_argv'] = argv
         history['rounds'].append(entry)
         entry['stop_check'] = stop_reason(history['rounds'], config.map_tolerance,

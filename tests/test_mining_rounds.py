@@ -81,6 +81,22 @@ def test_train_argv_per_round_and_finetune_lr():
     assert mining_rounds.finetune_lr(parse(BASE)) == pytest.approx(0.0001)
 
 
+def test_init_checkpoint_sets_the_finetune_lr(tmp_path):
+    params = tmp_path / 'model_best.params'
+    params.write_bytes(b'')
+    (tmp_path / 'model_best.json').write_text(json.dumps({'lr': 0.02}))
+    config = parse(BASE + ['--init', str(params)])
+    assert mining_rounds.finetune_lr(config) == pytest.approx(0.002)
+    # An explicit --lr wins over the checkpoint's.
+    assert mining_rounds.finetune_lr(parse(BASE + ['--init', str(params), '--lr', '0.05'])) \
+        == pytest.approx(0.005)
+    with pytest.raises(FileNotFoundError, match='--init .* does not exist'):
+        parse(BASE + ['--init', str(tmp_path / 'nope.params')])
+    # --neg-val is the train script's name of --neg-test.
+    assert parse(['--data-root', 'd', '--pool', 'p', '--neg-val', 't', '--out', 'o']).neg_test \
+        == ['t']
+
+
 @pytest.mark.parametrize('extra, message', [
     (['--', '--epochs', '3'], '--epochs is set by the mining rounds'),
     (['--', '--save-prefix=x'], '--save-prefix is set by the mining rounds'),
@@ -152,3 +168,19 @@ def test_two_short_rounds_end_to_end(demo, tmp_path):
         for name in ('mined.csv', 'mined.png', 'eval.json'):
             assert os.path.isfile(os.path.join(out, 'round_{}'.format(k), name))
     assert cv2.imread(os.path.join(out, 'history.png')).shape == (520, 640, 3)
+
+    # --init: a given checkpoint is round 0 (evaluated, not trained), the next round fine-tunes
+    # from it at a tenth of the rate it was trained with.
+    again = str(tmp_path / 'again')
+    history = rounds_cli.run([
+        '--data-root', demo, '--pool', os.path.join(demo, 'negatives', 'pool'),
+        '--neg-val', os.path.join(demo, 'negatives', 'test'), '--out', again, '--rounds', '1',
+        '--init', rounds[0]['checkpoint'], '--finetune-epochs', '1', '--num', '2',
+        '--num-workers', '0', '--no-early-stop', '--no-progress', '--', '--log-interval', '0'])
+    given, tuned = history['rounds']
+    assert given['retrain'] == 'given' and given['checkpoint'] == rounds[0]['checkpoint']
+    assert given['voc07_map'] == pytest.approx(rounds[0]['voc07_map'])
+    assert not os.path.exists(os.path.join(again, 'round_0', 'train_last.params'))
+    argv = tuned['train_argv']
+    assert argv[argv.index('--init') + 1] == rounds[0]['checkpoint']
+    assert float(argv[argv.index('--lr') + 1]) == pytest.approx(0.001)

@@ -51,10 +51,11 @@ def build_parser():
     g.add_argument('--classes', default='', help='class names file (default: inferred)')
     g.add_argument('--pool', action='append', default=[], metavar='DIR_OR_LST', required=True,
                    help='images without objects to mine from; repeatable')
-    g.add_argument('--neg-test', action='append', default=[], metavar='DIR_OR_LST',
-                   required=True,
+    g.add_argument('--neg-test', '--neg-val', dest='neg_test', action='append', default=[],
+                   metavar='DIR_OR_LST', required=True,
                    help='held-out images without objects: false detections are counted here '
-                        '(never mined from); repeatable')
+                        '(never mined from); repeatable. --neg-val is the same flag, named as '
+                        'in the train script')
     g = p.add_argument_group('rounds')
     g.add_argument('--out', required=True, help='new (or empty) output folder')
     g.add_argument('--rounds', type=int, default=2,
@@ -66,6 +67,10 @@ def build_parser():
                         '(default %(default)s)')
     g.add_argument('--network', choices=NETWORKS, default='tiny',
                    help='network (default %(default)s: CPU-sized)')
+    g.add_argument('--init', default=None, metavar='PARAMS',
+                   help='an already trained checkpoint to use as round 0: it is evaluated, not '
+                        'trained, and the first finetune round starts from it (a .params '
+                        'without sidecar is built from --network and the data set\'s classes)')
     g.add_argument('--epochs', type=int, default=5,
                    help='epochs of round 0 and of scratch rounds (default %(default)s)')
     g.add_argument('--lr', type=float, default=None,
@@ -74,7 +79,8 @@ def build_parser():
     g.add_argument('--finetune-epochs', type=int, default=2,
                    help='epochs of a finetune round (default %(default)s)')
     g.add_argument('--finetune-lr', type=float, default=None,
-                   help='learning rate of a finetune round (default: --lr / 10)')
+                   help='learning rate of a finetune round (default: a tenth of --lr, or of '
+                        'the rate the --init checkpoint was trained with)')
     g.add_argument('--map-tolerance', type=float, default=0.02,
                    help='stop when mAP falls more than this below the best so far '
                         '(default %(default)s)')
@@ -118,7 +124,7 @@ def config_from_args(args):
         min_score=args.min_score, map_tolerance=args.map_tolerance,
         min_fp_decrease=args.min_fp_decrease, early_stop=not args.no_early_stop,
         seed=args.seed, num_workers=args.num_workers, gpus=args.gpus, train_args=train_args,
-        progress=not args.no_progress)
+        progress=not args.no_progress, init=args.init)
 
 
 def _summary_table(history):
