@@ -70,6 +70,8 @@ def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=N
     ``.params`` file (e.g. from stock GluonCV) pass ``network`` and ``classes``.
     Returns ``(net, sidecar_or_None)`` with parameters on ``ctx``.
     """
+    if not os.path.isfile(params_path):
+        raise FileNotFoundError('--params {} does not exist'.format(params_path))
     sidecar = read_sidecar(params_path) or {}
     network = network or sidecar.get('network')
     classes = classes or sidecar.get('classes')
