@@ -19,7 +19,7 @@ from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from mxnet import gluon
 
 from .augment import RandomCropWithHard
-from .cli.options import hard_options
+from .cli.options import SetupError, hard_options
 from .checkpoint import check_params_file, load_matching_params, read_sidecar, save_checkpoint
 from .data import ConcatDetection
 from .datasets import open_dataset, open_negatives
@@ -75,7 +75,7 @@ def _import_horovod():
     try:
         import horovod.mxnet as hvd  # pylint: disable=import-outside-toplevel
     except ImportError:
-        raise RuntimeError('--horovod needs Horovod built with MXNet support (HOROVOD_WITH_MXNET=1 '
+        raise SetupError('--horovod needs Horovod built with MXNet support (HOROVOD_WITH_MXNET=1 '
                            'pip install horovod) and an MPI or Gloo launcher (horovodrun); it is '
                            'not installed here') from None
     hvd.init()

@@ -12,10 +12,10 @@ import time
 
 from ..audit import (DEFAULT_IOU_THRESH, DEFAULT_NEAR_IOU, DEFAULT_SCORE_THRESH,
                      DEFAULT_SUSPECT_THRESH, AuditSettings)
-from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
 from ..network_io import NETWORKS
 from ..passthrough import check_passthrough, strip_separator
+from .options import exit_status
 
 __all__ = ['MANAGED_TRAIN_FLAGS', 'build_parser', 'run', 'main']
 
@@ -185,16 +185,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    from ..train_loop import TrainingDiverged
-    try:
-        run(argv)
-    except TrainingDiverged as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 3
-    except (DataError, ValueError, FileNotFoundError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(run, argv)
 
 
 if __name__ == '__main__':

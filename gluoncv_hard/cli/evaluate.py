@@ -10,12 +10,12 @@ import sys
 
 from ..atomic import write_text_atomic
 from ..data.classes import read_class_names
-from ..data.problems import DataError
 from ..datasets import DATASET_KINDS, open_dataset, open_negatives
 from ..devices import parse_contexts
 from ..evaluation import format_table
 from ..model_eval import evaluate_network
 from ..network_io import NETWORKS, load_trained_network
+from .options import exit_status
 
 __all__ = ['build_parser', 'run', 'main']
 
@@ -71,12 +71,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    try:
-        run(argv)
-    except (DataError, ValueError, FileNotFoundError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(run, argv)
 
 
 if __name__ == '__main__':

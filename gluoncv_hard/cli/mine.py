@@ -8,11 +8,11 @@ import argparse
 import os
 import sys
 
-from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
 from ..mining import (DEFAULT_COUNT_THRESH, DEFAULT_FRACTION, DEFAULT_MIN_SCORE,
                       DEFAULT_SHEET_SIZE, RANK_BY, default_num, output_paths)
 from ..network_io import NETWORKS
+from .options import exit_status
 
 __all__ = ['build_parser', 'resolve_num', 'run', 'main']
 
@@ -140,12 +140,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    try:
-        run(argv)
-    except (DataError, ValueError, FileNotFoundError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(run, argv)
 
 
 if __name__ == '__main__':

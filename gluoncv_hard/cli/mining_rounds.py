@@ -7,12 +7,12 @@ Exit status 0 on success, 2 for bad arguments or input, 3 when training diverged
 import argparse
 import sys
 
-from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
 from ..mining import DEFAULT_COUNT_THRESH, DEFAULT_FRACTION, DEFAULT_MIN_SCORE, RANK_BY
 from ..mining_rounds import RETRAIN_MODES, RoundsConfig, run_rounds
 from ..network_io import NETWORKS
 from ..passthrough import strip_separator
+from .options import exit_status
 
 __all__ = ['build_parser', 'config_from_args', 'run', 'main']
 
@@ -156,16 +156,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    from ..train_loop import TrainingDiverged
-    try:
-        run(argv)
-    except TrainingDiverged as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 3
-    except (DataError, ValueError, FileNotFoundError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(run, argv)
 
 
 if __name__ == '__main__':

@@ -7,10 +7,9 @@ import argparse
 import os
 import sys
 
-from ..data.problems import DataError
 from ..datasets import DATASET_KINDS
 from ..network_io import NETWORKS
-from .options import add_hard_arguments, hard_config
+from .options import add_hard_arguments, exit_status, hard_config
 from ..training import NEG_MININGS, RPN_LOSSES
 
 __all__ = ['build_parser', 'parse_args', 'run', 'main']
@@ -181,17 +180,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    from ..train_loop import TrainingDiverged
-    try:
-        path = run(argv)
-    except TrainingDiverged as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 3
-    except (DataError, ValueError, FileNotFoundError, RuntimeError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    print('best checkpoint: {}'.format(path))
-    return 0
+    return exit_status(run, argv, lambda path: print('best checkpoint: {}'.format(path)))
 
 
 if __name__ == '__main__':
