@@ -130,8 +130,9 @@ class RandomCropWithHard:
     Notes
     -----
     With a multi-process data loader each worker process starts from a copy of the parent's
-    NumPy state (and of this object's generator); seed per worker if crops must differ across
-    workers.
+    NumPy state (and of this object's generator). The train script therefore reseeds NumPy per
+    image from ``(seed, epoch, index)`` before calling it (``rng=None``); do the same, or pass
+    ``rng``, in your own loops.
     """
 
     def __init__(self, size, cut_thresh=0.5, object_prob=0.5, min_visible_px=2, rng=None):

@@ -71,7 +71,7 @@ def predict_dataset(net, dataset, ctx, indices=None, num_workers=0):
     dataset : detection data set returning ``(img, label)``
     ctx : list of mx.Context
     indices : sequence of int, optional (default: every image)
-    num_workers : int, data-loader worker processes
+    num_workers : int, threads decoding and resizing images while the network runs
     """
     indices = list(range(len(dataset))) if indices is None else list(indices)
     short, max_size = network_input_size(net)
