@@ -6,9 +6,9 @@ import time
 
 
 def machine_info():
+    from importlib import metadata
     import mxnet as mx
     import numpy as np
-    import gluoncv
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
@@ -18,7 +18,8 @@ def machine_info():
         pass
     return ('{}, {} cores, Python {}, MXNet {}, GluonCV {}, NumPy {}'.format(
         cpu, os.cpu_count(), platform.python_version(), mx.__version__,
-        gluoncv.__version__, np.__version__))
+        # gluoncv 0.10.5.post0 reports 0.11.0 in __version__; the distribution is the truth.
+        metadata.version('gluoncv'), np.__version__))
 
 
 def time_per_call(fn, calls):
