@@ -160,6 +160,7 @@ def main(argv=None):
              'on the 60 held-out negative scenes (false detections at score >= 0.5). Mean ± std '
              'over seeds {}.'.format(args.epochs, args.seeds), '',
              markdown_table(['policy'] + [title for _, title in METRICS], rows), '']
+    policy_minutes = (time.time() - start) / 60
     if args.mining_rounds and ignore_model:
         history = mining(data, os.path.join(args.work, 'mining'), ignore_model,
                          args.mining_rounds, args.mining_epochs, args.num_workers)
@@ -175,7 +176,11 @@ def main(argv=None):
                   'of the learning rate with every image mined so far. The control column '
                   'fine-tunes the same way without mined images.'.format(args.mining_epochs),
                   '', format_history(history, baseline), '']
-    lines.append('Total time: {:.0f} min.'.format((time.time() - start) / 60))
+    total_minutes = (time.time() - start) / 60
+    lines.append('Total time: {:.0f} min ({:.0f} min data and policy runs, {:.0f} min mining '
+                 'rounds and control). Runs already finished in the work folder are reused, '
+                 'so this is only the full cost when the folder starts empty.'.format(
+                     total_minutes, policy_minutes, total_minutes - policy_minutes))
     text = '\n'.join(lines)
     write_text_atomic(args.out, text)
     print(text)
