@@ -240,7 +240,11 @@ class _Session:
     def _trainer(self, args, resume_params):
         net = self.net
         net.collect_params().setattr('grad_req', 'null')
-        net.collect_train_params().setattr('grad_req', 'write')
+        for param in net.collect_train_params().values():
+            # Anchors are gluon Constants inside the trainable 'rpn' block; asking them for
+            # gradients only prints a warning per run.
+            if not isinstance(param, gluon.Constant):
+                param.grad_req = 'write'
         params = trainable_in_structure_order(net)
         optimizer_params = {'learning_rate': args.lr, 'wd': args.wd, 'momentum': args.momentum}
         if args.amp:
