@@ -192,6 +192,7 @@ def main(argv=None):
             history, control = history.result(), control.result()
         # Round 0 is the same checkpoint, evaluated by the rounds tool.
         control = [history['rounds'][0]] + control
+        plot_rounds(history, control, os.path.splitext(args.out)[0] + '_mining.png')
         lines += ['## Hard negative mining rounds from the `{}` model (seed {})'.format(
             MINING_FROM, seeds[0]), '',
                   'Each round mines {} images ({:.0%} of the training set) from the {} pool '
@@ -200,7 +201,9 @@ def main(argv=None):
                   'fine-tune the same way without mined images.'.format(
                       history['num_per_round'], history['num_per_round'] / history['train_size'],
                       history['pool_size'], args.mining_epochs),
-                  '', format_history(history, control), '']
+                  '', format_history(history, control), '',
+                  '![mining rounds and control]({}_mining.png)'.format(
+                      os.path.splitext(os.path.basename(args.out))[0]), '']
     total_minutes = (time.time() - start) / 60
     lines.append('Total time: {:.0f} min ({:.0f} min data and policy runs, {:.0f} min mining '
                  'rounds and control, {} jobs side by side). Runs already finished in the work '
@@ -220,6 +223,34 @@ def format_history(history, control_rounds):
     return markdown_table(['round', 'mined negatives (total)', 'VOC07 mAP',
                            'false det./image', 'false det. total', 'control: VOC07 mAP',
                            'control: false det./image'], rows)
+
+
+def plot_rounds(history, control, path):
+    """Mining rounds against the control: VOC07 mAP (top) and false detections per negative
+    image (bottom) per round, as a PNG."""
+    import io
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from gluoncv_hard.atomic import write_bytes_atomic
+    figure = Figure(figsize=(6.4, 4.8), dpi=100)
+    FigureCanvasAgg(figure)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    rounds = list(range(len(control)))
+    for axis, key, title in ((top, 'voc07_map', 'VOC07 mAP\n(hard ignored)'),
+                             (bottom, 'neg_false_per_image', 'false det. / image\n(score >= 0.5)')):
+        axis.plot(rounds, [r[key] for r in history['rounds']], 'o-', color='tab:red',
+                  label='with mined negatives')
+        axis.plot(rounds, [r[key] for r in control], 's--', color='tab:gray',
+                  label='control: same fine-tuning, no mined images')
+        axis.set_ylabel(title, fontsize=9)
+        axis.grid(alpha=0.3)
+    top.legend(loc='best', fontsize=8)
+    bottom.set_xticks(rounds)
+    bottom.set_xlabel('round (0 = the ignore, iof model before mining)')
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format='png')
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _num(value):
