@@ -14,7 +14,7 @@ to a markdown file.
 Every training is a subprocess of the train script (or the rounds tool), ``--jobs`` at a time,
 each with ``cpu_count // jobs`` MXNet threads: the tiny network does not keep two cores busy, so
 two single-threaded runs side by side finish in about 1.15x the time of one. The default run
-takes about 45 minutes on two CPU cores.
+takes about 46 minutes on two CPU cores.
 """
 import argparse
 import concurrent.futures
