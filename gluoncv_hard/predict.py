@@ -3,6 +3,7 @@
 Decoding and resizing run in data-loader workers while the network works; each context gets one
 image at a time (GluonCV's Faster R-CNN infers one image per forward pass).
 """
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -13,6 +14,8 @@ from mxnet.gluon.data import DataLoader, Dataset
 from .evaluation import faster_rcnn_to_arrays
 
 __all__ = ['Prediction', 'predict_dataset', 'network_input_size']
+
+UNUSED_ENCODER_WARNING = r'Parameter [\w, ]*boxcenterencoder[\w, ]* is not used by any computation'
 
 
 class Prediction(NamedTuple):
@@ -83,7 +86,11 @@ def predict_dataset(net, dataset, ctx, indices=None, num_workers=0):
         outputs = []
         for (tensor, label, scale, index), device in zip(batch, ctx):
             x = tensor.expand_dims(0).as_in_context(device)
-            ids, scores, boxes = net(x)
+            with warnings.catch_warnings():
+                # The RCNN box encoder's constants serve training only; building the hybridized
+                # inference graph warns that they are unused, once per validation.
+                warnings.filterwarnings('ignore', message=UNUSED_ENCODER_WARNING)
+                ids, scores, boxes = net(x)
             outputs.append((ids, scores, clipper(boxes, x), scale, index, label))
         for ids, scores, boxes, scale, index, label in outputs:
             det_boxes, det_scores, det_labels = faster_rcnn_to_arrays(ids, scores, boxes, scale)
