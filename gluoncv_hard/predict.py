@@ -43,7 +43,7 @@ def network_input_size(net):
 
 
 class _Indexed(Dataset):
-    """``(tensor, original label, scale, index)`` for every image of ``dataset``."""
+    """``(tensor, original label, scale, index, (height, width))`` per image of ``dataset``."""
 
     def __init__(self, dataset, indices, short, max_size):
         self._dataset = dataset
@@ -57,7 +57,8 @@ class _Indexed(Dataset):
         index = self._indices[i]
         img, label = self._dataset[index]
         tensor, _, scale = self._transform(img, label)
-        return tensor, np.asarray(label, np.float32), float(scale.asscalar()), index
+        return (tensor, np.asarray(label, np.float32), float(scale.asscalar()), index,
+                img.shape[:2])
 
 
 def _keep_as_list(samples):
@@ -84,14 +85,18 @@ def predict_dataset(net, dataset, ctx, indices=None, num_workers=0):
     clipper = BBoxClipToImage()
     for batch in loader:
         outputs = []
-        for (tensor, label, scale, index), device in zip(batch, ctx):
+        for (tensor, label, scale, index, size), device in zip(batch, ctx):
             x = tensor.expand_dims(0).as_in_context(device)
             with warnings.catch_warnings():
                 # The RCNN box encoder's constants serve training only; building the hybridized
                 # inference graph warns that they are unused, once per validation.
                 warnings.filterwarnings('ignore', message=UNUSED_ENCODER_WARNING)
                 ids, scores, boxes = net(x)
-            outputs.append((ids, scores, clipper(boxes, x), scale, index, label))
-        for ids, scores, boxes, scale, index, label in outputs:
+            outputs.append((ids, scores, clipper(boxes, x), scale, index, label, size))
+        for ids, scores, boxes, scale, index, label, (height, width) in outputs:
             det_boxes, det_scores, det_labels = faster_rcnn_to_arrays(ids, scores, boxes, scale)
+            # GluonCV's scale is the height ratio; the width was rounded separately, so a box
+            # clipped to the network input can end a fraction of a pixel beyond the image.
+            np.clip(det_boxes[:, 0::2], 0, width, out=det_boxes[:, 0::2])
+            np.clip(det_boxes[:, 1::2], 0, height, out=det_boxes[:, 1::2])
             yield Prediction(index, det_boxes, det_scores, det_labels, label)

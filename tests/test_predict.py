@@ -36,3 +36,21 @@ def test_predictions_in_order_without_unused_parameter_warnings(make_tiny_net, r
     np.testing.assert_array_equal(predictions[1].gt_label, LABELS[0])
     # The RCNN box encoder's constants serve training only; their warning is noise.
     assert not [w for w in recwarn if 'is not used by any computation' in str(w.message)]
+
+
+class _WholeInputDetector(mx.gluon.Block):
+    """One detection covering the whole network input (inference interface of GluonCV)."""
+    short, max_size = 320, 512
+
+    def forward(self, x):  # pylint: disable=arguments-differ
+        box = mx.nd.array([[[0, 0, 1e4, 1e4]]], ctx=x.context)
+        return mx.nd.zeros((1, 1, 1)), mx.nd.ones((1, 1, 1)) * 0.9, box
+
+
+def test_boxes_end_at_the_original_image_border():
+    # 120x200 resizes to 307x512: GluonCV's scale is 307/120, so the input's right edge maps to
+    # x = 200.13 in the original image unless predictions are clipped there.
+    image = mx.nd.zeros((120, 200, 3), dtype='uint8')
+    dataset = SimpleDataset([(image, np.zeros((0, 6), np.float32))])
+    (prediction,) = predict_dataset(_WholeInputDetector(), dataset, [mx.cpu()])
+    np.testing.assert_allclose(prediction.boxes, [[0, 0, 200, 120]], atol=1e-4)
