@@ -87,20 +87,18 @@ class FasterRCNNLosses:
         if self.rpn_loss == 'focal':
             per_anchor = sigmoid_focal_loss(nd, rpn_score, cls_t, self.focal_gamma,
                                             self.focal_alpha)
-            weight, norm = cls_t >= 0, nd.maximum((cls_t > 0).sum(), nd.ones((1,),
-                                                                            cls_t.context))
+            norm = nd.maximum((cls_t > 0).sum(), nd.ones((1,), cls_t.context))
+            cls = (per_anchor * (cls_t >= 0)).sum(axis=1) * batch / norm
         elif self.rpn_neg_mining == 'ohem':
             per_anchor = sigmoid_bce_per_sample(nd, rpn_score, cls_t)
             weight = self._mined(per_anchor, cls_t)
             norm = weight.sum()
+            cls = (per_anchor * weight).sum(axis=1) * batch / norm
         else:
             valid = cls_t >= 0
             norm = valid.sum()
-            return (self.rpn_cls_loss(rpn_score, cls_t, valid) * cls_t.size / norm,
-                    self.rpn_box_loss(rpn_box, box_t, box_m) * rpn_box.size / norm)
-        cls = (per_anchor * weight).sum(axis=1) * batch / norm
-        box = self.rpn_box_loss(rpn_box, box_t, box_m) * rpn_box.size / norm
-        return cls, box
+            cls = self.rpn_cls_loss(rpn_score, cls_t, valid) * cls_t.size / norm
+        return cls, self.rpn_box_loss(rpn_box, box_t, box_m) * rpn_box.size / norm
 
     def _rcnn(self, cls_pred, box_pred, cls_t, box_t, box_m):
         if self.rcnn_sampler == 'ohem':
