@@ -42,17 +42,10 @@ def thumbnail_name(rank):
     return 'img/{:05d}.png'.format(rank)
 
 
-def _read_rgb(path):
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError('{}: OpenCV cannot read this image'.format(path))
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def draw_audit(audit, class_names=None, max_side=THUMB_MAX_SIDE):
     """The image of ``audit`` scaled to ``max_side`` with its labels and findings drawn
     (see ``LEGEND``). Returns an RGB ``uint8`` array."""
-    image = _read_rgb(audit.image_path)
+    image = visualize.read_rgb(audit.image_path)
     scale = min(1.0, max_side / max(image.shape[:2]))
     if scale < 1:
         image = cv2.resize(image, (int(round(image.shape[1] * scale)),

@@ -287,13 +287,6 @@ def mining_csv_text(rows, count_thresh):
     return buffer.getvalue()
 
 
-def _read_rgb(path):
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError('{}: OpenCV cannot read this image'.format(path))
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _fit(image, box_size):
     """``image`` scaled to fit ``box_size`` (w, h), and the scale factor."""
     height, width = image.shape[:2]
@@ -307,7 +300,7 @@ def sheet_cell(row, count_thresh, min_score=DEFAULT_MIN_SCORE):
     confident detections (``score >= min_score``, at most ``SHEET_MAX_BOXES``) drawn as false
     alarms with their scores."""
     image = row.image
-    thumb, scale = _fit(_read_rgb(image.path), SHEET_THUMB)
+    thumb, scale = _fit(visualize.read_rgb(image.path), SHEET_THUMB)
     order = np.argsort(-image.scores, kind='mergesort')[:SHEET_MAX_BOXES]
     order = order[image.scores[order] >= min_score]
     captions = [visualize.box_caption(None, s) for s in image.scores[order]]

@@ -16,9 +16,9 @@ from . import schema
 from .atomic import write_bytes_atomic
 
 __all__ = ['NORMAL_GT', 'HARD_GT', 'POSITIVE', 'NEGATIVE', 'IGNORED', 'DETECTION', 'FALSE_ALARM',
-           'MISS', 'UNLABELLED', 'BACKGROUND', 'TEXT', 'to_bgr', 'box_caption', 'draw_boxes',
-           'draw_label', 'text_panel', 'legend_panel', 'stack_vertical', 'contact_sheet',
-           'save_png']
+           'MISS', 'UNLABELLED', 'BACKGROUND', 'TEXT', 'read_rgb', 'to_bgr', 'box_caption',
+           'draw_boxes', 'draw_label', 'text_panel', 'legend_panel', 'stack_vertical',
+           'contact_sheet', 'save_png']
 
 # RGB. One place for every colour, so that a hard box looks the same in all tools.
 NORMAL_GT = (0, 200, 0)         # green
@@ -40,6 +40,14 @@ GAP_PX = 3
 # zlib's default level: about half the size of OpenCV's default PNG output for photos, at
 # ~0.1 s per megapixel.
 PNG_COMPRESSION = 6
+
+
+def read_rgb(path):
+    """The image file at ``path`` as an RGB uint8 array (H, W, 3); ValueError if unreadable."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError('{}: OpenCV cannot read this image'.format(path))
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def to_bgr(colour):
