@@ -28,8 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table  # noqa: E402
 
-from gluoncv_hard.atomic import write_text_atomic  # noqa: E402
 from gluoncv_hard.demo import generate_demo_dataset, is_complete_output  # noqa: E402
+from gluoncv_hard.utils.atomic import write_text_atomic  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -229,9 +229,11 @@ def plot_rounds(history, control, path):
     """Mining rounds against the control: VOC07 mAP (top) and false detections per negative
     image (bottom) per round, as a PNG."""
     import io
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from gluoncv_hard.atomic import write_bytes_atomic
+
+    from gluoncv_hard.utils.atomic import write_bytes_atomic
     figure = Figure(figsize=(6.4, 4.8), dpi=100)
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, sharex=True)

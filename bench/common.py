@@ -7,6 +7,7 @@ import time
 
 def machine_info():
     from importlib import metadata
+
     import mxnet as mx
     import numpy as np
     cpu = platform.processor() or platform.machine()

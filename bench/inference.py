@@ -25,7 +25,7 @@ from common import machine_info, markdown_table, ratio_summary, side_by_side  # 
 import gluoncv_hard  # noqa: E402
 from gluoncv_hard.data import NegativeDetection  # noqa: E402
 from gluoncv_hard.demo import generate_demo_dataset  # noqa: E402
-from gluoncv_hard.predict import predict_dataset  # noqa: E402
+from gluoncv_hard.engine.predict import predict_dataset  # noqa: E402
 
 
 def bench(repeats=5, images=60, num_workers=2):

@@ -25,7 +25,7 @@ import target_generation  # noqa: E402
 import train_iteration  # noqa: E402
 from common import machine_info  # noqa: E402
 
-from gluoncv_hard.atomic import write_text_atomic  # noqa: E402
+from gluoncv_hard.utils.atomic import write_text_atomic  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -28,8 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table, ratio_summary, side_by_side  # noqa: E402
 
 import gluoncv_hard  # noqa: E402
-from gluoncv_hard import tiny  # noqa: E402
-from gluoncv_hard.training import FasterRCNNLosses, label_parts  # noqa: E402
+from gluoncv_hard.modeling import tiny  # noqa: E402
+from gluoncv_hard.modeling.faster_rcnn import label_parts  # noqa: E402
+from gluoncv_hard.modeling.losses import FasterRCNNLosses  # noqa: E402
 
 NUM_IMAGES = 16
 

@@ -4,12 +4,13 @@ The names below are the public API; they mirror GluonCV's where they replace a G
 Sub-packages: ``gluoncv_hard.data`` (readers, converters), ``gluoncv_hard.evaluation`` (hard-aware
 metrics), ``gluoncv_hard.demo`` (offline demo data).
 """
-from . import schema
-from .matching import HardConfig
-from .model import HardFasterRCNN, get_model
-from .rcnn_target import RCNNTargetSampler
-from .rpn_target import RPNTargetGenerator, RPNTargetSampler
-from .transform import FasterRCNNDefaultTrainTransform
+from gluoncv_hard import schema
+from gluoncv_hard.core.matching import HardConfig
+from gluoncv_hard.data.transform import FasterRCNNDefaultTrainTransform
+from gluoncv_hard.modeling.faster_rcnn import HardFasterRCNN
+from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
+from gluoncv_hard.modeling.rpn_target import RPNTargetGenerator, RPNTargetSampler
+from gluoncv_hard.modeling.zoo import get_model
 
 __version__ = '0.1.0'
 

@@ -6,7 +6,7 @@ run with ``--help`` for the options and docs/data.md for the formats.
 """
 import sys
 
-from gluoncv_hard.data.cli import convert_main as main
+from gluoncv_hard.cli.convert import convert_main as main
 
 if __name__ == '__main__':
     sys.exit(main())

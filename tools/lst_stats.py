@@ -5,7 +5,7 @@ Thin wrapper of ``gluoncv_hard.data.cli.stats_main`` (installed as ``gluoncv-har
 """
 import sys
 
-from gluoncv_hard.data.cli import stats_main as main
+from gluoncv_hard.cli.convert import stats_main as main
 
 if __name__ == '__main__':
     sys.exit(main())

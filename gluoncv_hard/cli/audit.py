@@ -10,12 +10,17 @@ import os
 import sys
 import time
 
-from ..audit import (DEFAULT_IOU_THRESH, DEFAULT_NEAR_IOU, DEFAULT_SCORE_THRESH,
-                     DEFAULT_SUSPECT_THRESH, AuditSettings)
-from ..datasets import DATASET_KINDS
-from ..network_io import NETWORKS
-from ..passthrough import check_passthrough, strip_separator
-from .options import exit_status
+from gluoncv_hard.audit.findings import (
+    DEFAULT_IOU_THRESH,
+    DEFAULT_NEAR_IOU,
+    DEFAULT_SCORE_THRESH,
+    DEFAULT_SUSPECT_THRESH,
+    AuditSettings,
+)
+from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.modeling.zoo import NETWORKS
+from gluoncv_hard.utils.passthrough import check_passthrough, strip_separator
 
 __all__ = ['MANAGED_TRAIN_FLAGS', 'build_parser', 'run', 'main']
 
@@ -89,10 +94,10 @@ def _fold_trainer(args, dataset, classes, ctx, train_args):
     ``.lst`` of the fold's training images, then predictions on the held-out images."""
     from tqdm import tqdm
 
-    from ..audit import write_fold_lst
-    from ..network_io import load_trained_network
-    from ..predict import predict_dataset
-    from . import train as train_cli
+    from gluoncv_hard.audit.findings import write_fold_lst
+    from gluoncv_hard.cli import train as train_cli
+    from gluoncv_hard.engine.networks import load_trained_network
+    from gluoncv_hard.engine.predict import predict_dataset
 
     def fit_and_predict(fold, train_indices, test_indices):
         folder = os.path.join(args.out, 'folds', 'fold_{}'.format(fold))
@@ -153,12 +158,12 @@ def run(argv=None):
     if os.path.isdir(args.out) and os.listdir(args.out):
         raise ValueError('--out {} is not empty: choose a new folder'.format(args.out))
 
-    from ..audit import audit_dataset, make_folds, subset_indices
-    from ..audit_report import write_audit_report
-    from ..data.classes import read_class_names
-    from ..datasets import open_dataset
-    from ..devices import parse_contexts
-    from . import train as train_cli
+    from gluoncv_hard.audit.findings import audit_dataset, make_folds, subset_indices
+    from gluoncv_hard.audit.report import write_audit_report
+    from gluoncv_hard.cli import train as train_cli
+    from gluoncv_hard.data.classes import read_class_names
+    from gluoncv_hard.data.datasets import open_dataset
+    from gluoncv_hard.engine.devices import parse_contexts
     ctx = parse_contexts(args.gpus)
     classes = read_class_names(args.classes) if args.classes else None
     dataset, classes = open_dataset(args.dataset, train, args.data_root, classes)

@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from . import evaluate as eval_cli
-from . import train as train_cli
+from gluoncv_hard.cli import evaluate as eval_cli
+from gluoncv_hard.cli import train as train_cli
 
 __all__ = ['main', 'DEMO_SCHEDULE']
 
@@ -49,7 +49,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.time()
 
-    from ..demo import generate_demo_dataset, is_complete_output
+    from gluoncv_hard.demo import generate_demo_dataset, is_complete_output
     if is_complete_output(args.data):
         print('Demo data: using {}'.format(args.data))
     else:

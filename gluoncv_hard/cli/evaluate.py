@@ -8,14 +8,15 @@ import argparse
 import json
 import sys
 
-from ..atomic import write_text_atomic
-from ..data.classes import read_class_names
-from ..datasets import DATASET_KINDS, open_dataset, open_negatives
-from ..devices import parse_contexts
-from ..evaluation import format_table
-from ..model_eval import evaluate_network
-from ..network_io import NETWORKS, load_trained_network
-from .options import exit_status
+from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.data.classes import read_class_names
+from gluoncv_hard.data.datasets import DATASET_KINDS, open_dataset, open_negatives
+from gluoncv_hard.engine.devices import parse_contexts
+from gluoncv_hard.engine.networks import load_trained_network
+from gluoncv_hard.engine.validation import evaluate_network
+from gluoncv_hard.evaluation import format_table
+from gluoncv_hard.modeling.zoo import NETWORKS
+from gluoncv_hard.utils.atomic import write_text_atomic
 
 __all__ = ['build_parser', 'run', 'main']
 
@@ -55,7 +56,7 @@ def run(argv=None):
     dataset = open_dataset(args.dataset, val, args.data_root, classes)[0] if val else None
     negatives = None
     if args.neg_val:
-        from ..data import ConcatDetection
+        from gluoncv_hard.data import ConcatDetection
         negatives = ConcatDetection([open_negatives(spec) for spec in args.neg_val])
     if dataset is None and negatives is None:
         raise ValueError('nothing to evaluate: give --val and/or --neg-val')

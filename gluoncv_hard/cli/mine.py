@@ -8,11 +8,18 @@ import argparse
 import os
 import sys
 
-from ..datasets import DATASET_KINDS
-from ..mining import (DEFAULT_COUNT_THRESH, DEFAULT_FRACTION, DEFAULT_MIN_SCORE,
-                      DEFAULT_SHEET_SIZE, RANK_BY, default_num, output_paths)
-from ..network_io import NETWORKS
-from .options import exit_status
+from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.mining.negatives import (
+    DEFAULT_COUNT_THRESH,
+    DEFAULT_FRACTION,
+    DEFAULT_MIN_SCORE,
+    DEFAULT_SHEET_SIZE,
+    RANK_BY,
+    default_num,
+    output_paths,
+)
+from gluoncv_hard.modeling.zoo import NETWORKS
 
 __all__ = ['build_parser', 'resolve_num', 'run', 'main']
 
@@ -101,7 +108,7 @@ def resolve_num(args, classes):
     if args.train_size is not None:
         return default_num(args.train_size, args.fraction)
     if args.train:
-        from ..datasets import open_dataset
+        from gluoncv_hard.data.datasets import open_dataset
         train_set, _ = open_dataset(args.dataset, args.train, args.data_root, classes)
         return default_num(len(train_set), args.fraction)
     raise ValueError('how many images to mine? give --num N, or the training set size with '
@@ -119,10 +126,10 @@ def run(argv=None):
         raise FileNotFoundError('--params {} does not exist'.format(args.params))
     if args.num is not None and args.num < 1:
         raise ValueError('--num must be at least 1, got {}'.format(args.num))
-    from ..data.classes import read_class_names
-    from ..devices import parse_contexts
-    from ..mining import mine_hard_negatives, open_pool
-    from ..network_io import load_trained_network
+    from gluoncv_hard.data.classes import read_class_names
+    from gluoncv_hard.engine.devices import parse_contexts
+    from gluoncv_hard.engine.networks import load_trained_network
+    from gluoncv_hard.mining.negatives import mine_hard_negatives, open_pool
     pool = open_pool(args.pool)
     ctx = parse_contexts(args.gpus)
     net, _ = load_trained_network(args.params, ctx, network=args.network,

@@ -7,12 +7,17 @@ Exit status 0 on success, 2 for bad arguments or input, 3 when training diverged
 import argparse
 import sys
 
-from ..datasets import DATASET_KINDS
-from ..mining import DEFAULT_COUNT_THRESH, DEFAULT_FRACTION, DEFAULT_MIN_SCORE, RANK_BY
-from ..mining_rounds import RETRAIN_MODES, RoundsConfig, run_rounds
-from ..network_io import NETWORKS
-from ..passthrough import strip_separator
-from .options import exit_status
+from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.mining.negatives import (
+    DEFAULT_COUNT_THRESH,
+    DEFAULT_FRACTION,
+    DEFAULT_MIN_SCORE,
+    RANK_BY,
+)
+from gluoncv_hard.mining.rounds import RETRAIN_MODES, RoundsConfig, run_rounds
+from gluoncv_hard.modeling.zoo import NETWORKS
+from gluoncv_hard.utils.passthrough import strip_separator
 
 __all__ = ['build_parser', 'config_from_args', 'run', 'main']
 

@@ -1,17 +1,14 @@
 """Command-line pieces shared by several tools, defined once: the hard flags and exit codes."""
 import sys
 
-from ..matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
+from gluoncv_hard.core.matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
+from gluoncv_hard.errors import SetupError
 
 __all__ = ['add_hard_arguments', 'hard_options', 'hard_config', 'exit_status', 'SetupError',
            'EXIT_BAD_INPUT', 'EXIT_DIVERGED']
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
-
-
-class SetupError(RuntimeError):
-    """This machine lacks something the command line asked for (e.g. Horovod)."""
 
 
 def exit_status(run, argv=None, on_success=None):
@@ -21,8 +18,8 @@ def exit_status(run, argv=None, on_success=None):
     ``error: ...`` and give 2; a training run whose loss diverged gives 3; success gives 0 after
     ``on_success(result)``.
     """
-    from ..data.problems import DataError
-    from ..train_loop import TrainingDiverged
+    from gluoncv_hard.data.problems import DataError
+    from gluoncv_hard.engine.trainer import TrainingDiverged
     try:
         result = run(argv)
     except TrainingDiverged as e:

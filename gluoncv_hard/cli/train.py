@@ -7,10 +7,10 @@ import argparse
 import os
 import sys
 
-from ..datasets import DATASET_KINDS
-from ..network_io import NETWORKS
-from .options import add_hard_arguments, exit_status, hard_config
-from ..training import NEG_MININGS, RPN_LOSSES
+from gluoncv_hard.cli.options import add_hard_arguments, exit_status, hard_config
+from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
+from gluoncv_hard.modeling.zoo import NETWORKS
 
 __all__ = ['build_parser', 'parse_args', 'run', 'main']
 
@@ -175,7 +175,7 @@ def parse_args(argv=None):
 
 def run(argv=None):
     """Parse and train; returns the best (or last) checkpoint path. Errors propagate."""
-    from ..train_loop import train
+    from gluoncv_hard.engine.trainer import train
     return train(parse_args(argv))
 
 

@@ -13,13 +13,22 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .. import schema, visualize
-from ..data.classes import classes_path_for, read_class_names
-from ..data.problems import DataError
-from ..data.readers import LstDetection, VOCDetection
-from .options import add_hard_arguments, hard_config
-from ..sampling_view import (COMPARED_POLICIES, DEFAULT_MAX_NEGATIVES, anchor_view, build_network,
-                            render_comparison, render_view, roi_view, summary_lines)
+from gluoncv_hard import schema
+from gluoncv_hard.cli.options import add_hard_arguments, hard_config
+from gluoncv_hard.data.classes import classes_path_for, read_class_names
+from gluoncv_hard.data.problems import DataError
+from gluoncv_hard.data.readers import LstDetection, VOCDetection
+from gluoncv_hard.vis import draw as visualize
+from gluoncv_hard.vis.sampling import (
+    COMPARED_POLICIES,
+    DEFAULT_MAX_NEGATIVES,
+    anchor_view,
+    build_network,
+    render_comparison,
+    render_view,
+    roi_view,
+    summary_lines,
+)
 
 __all__ = ['main', 'build_parser', 'parse_boxes', 'InputItem', 'load_voc_item', 'load_lst_item',
            'load_image_item', 'BOX_FIELDS']

@@ -14,12 +14,12 @@ Errors in input data are collected and raised together as ``DataError``.
 """
 import importlib
 
-from .coco import coco_source
-from .convert import ConversionResult, convert_to_lst
-from .csv_source import csv_source
-from .negatives import negatives_source
-from .problems import DataError, ProblemLog
-from .voc import parse_voc_xml, voc_source
+from gluoncv_hard.data.coco import coco_source
+from gluoncv_hard.data.convert import ConversionResult, convert_to_lst
+from gluoncv_hard.data.csv_source import csv_source
+from gluoncv_hard.data.negatives import negatives_source
+from gluoncv_hard.data.problems import DataError, ProblemLog
+from gluoncv_hard.data.voc import parse_voc_xml, voc_source
 
 __all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection', 'COCODetection',
            'NegativeDetection', 'ConcatDetection', 'SourceDetection', 'convert_to_lst',

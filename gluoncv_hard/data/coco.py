@@ -8,7 +8,7 @@ import json
 import numbers
 import os
 
-from .items import Source, SourceItem, SourceObject
+from gluoncv_hard.data.items import Source, SourceItem, SourceObject
 
 __all__ = ['coco_source']
 

@@ -9,13 +9,20 @@ from typing import Dict, List, NamedTuple
 
 from tqdm import tqdm
 
-from ..atomic import atomic_outputs
-from .classes import classes_path_for
-from .problems import ProblemLog
-from .records import (RecordFormatError, check_lst_path, format_lst_line, open_rec, pack_record,
-                      rec_index_path, record_fields)
-from .stats import compute_stats, format_stats
-from .validation import validate_items
+from gluoncv_hard.data.classes import classes_path_for
+from gluoncv_hard.data.problems import ProblemLog
+from gluoncv_hard.data.records import (
+    RecordFormatError,
+    check_lst_path,
+    format_lst_line,
+    open_rec,
+    pack_record,
+    rec_index_path,
+    record_fields,
+)
+from gluoncv_hard.data.stats import compute_stats, format_stats
+from gluoncv_hard.data.validation import validate_items
+from gluoncv_hard.utils.atomic import atomic_outputs
 
 __all__ = ['ConversionResult', 'convert_to_lst', 'default_image_root', 'format_summary']
 

@@ -7,7 +7,7 @@ Rows of one image need not be adjacent; images keep the order of their first row
 import csv
 import os
 
-from .items import Source, SourceItem, SourceObject
+from gluoncv_hard.data.items import Source, SourceItem, SourceObject
 
 __all__ = ['CSV_COLUMNS', 'CSV_OPTIONAL_COLUMNS', 'csv_source']
 

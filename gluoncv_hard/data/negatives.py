@@ -1,7 +1,7 @@
 """Folders of images without objects (negatives): every image becomes a zero-box item."""
 import os
 
-from .items import Source, SourceItem
+from gluoncv_hard.data.items import Source, SourceItem
 
 __all__ = ['IMAGE_EXTENSIONS', 'is_image_file', 'negatives_source']
 

@@ -21,15 +21,21 @@ import numpy as np
 from gluoncv import data as gdata
 from mxnet.gluon.data import Dataset
 
-from .. import schema
-from .classes import read_class_names
-from .coco import coco_source
-from .negatives import negatives_source
-from .problems import ProblemLog
-from .records import (RecordFormatError, label_to_pixels, parse_lst_line, parse_record_label,
-                      require_rec_files, unpack_record)
-from .validation import validate_items
-from .voc import voc_source
+from gluoncv_hard import schema
+from gluoncv_hard.data.classes import read_class_names
+from gluoncv_hard.data.coco import coco_source
+from gluoncv_hard.data.negatives import negatives_source
+from gluoncv_hard.data.problems import ProblemLog
+from gluoncv_hard.data.records import (
+    RecordFormatError,
+    label_to_pixels,
+    parse_lst_line,
+    parse_record_label,
+    require_rec_files,
+    unpack_record,
+)
+from gluoncv_hard.data.validation import validate_items
+from gluoncv_hard.data.voc import voc_source
 
 __all__ = ['LstDetection', 'RecordFileDetection', 'SourceDetection', 'VOCDetection',
            'COCODetection', 'NegativeDetection', 'ConcatDetection']

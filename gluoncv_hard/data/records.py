@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .. import schema
+from gluoncv_hard import schema
 
 __all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
            'format_lst_line', 'parse_record_label', 'parse_lst_line', 'read_lst', 'label_to_pixels',

@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 
-from .. import schema
-from .records import iter_rec_labels, label_to_pixels, read_lst
+from gluoncv_hard import schema
+from gluoncv_hard.data.records import iter_rec_labels, label_to_pixels, read_lst
 
 __all__ = ['SIZE_BIN_EDGES', 'compute_stats', 'stats_of_file', 'format_stats']
 

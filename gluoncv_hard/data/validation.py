@@ -13,10 +13,10 @@ from typing import Dict, List, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from .. import schema
-from .classes import infer_class_names
-from .imagesize import ImageHeaderError, read_image_info
-from .items import Record
+from gluoncv_hard import schema
+from gluoncv_hard.data.classes import infer_class_names
+from gluoncv_hard.data.imagesize import ImageHeaderError, read_image_info
+from gluoncv_hard.data.items import Record
 
 __all__ = ['ValidationResult', 'validate_items', 'HARD_REASONS']
 

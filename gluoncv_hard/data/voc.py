@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
-from .items import Source, SourceItem, SourceObject
-from .negatives import IMAGE_EXTENSIONS
+from gluoncv_hard.data.items import Source, SourceItem, SourceObject
+from gluoncv_hard.data.negatives import IMAGE_EXTENSIONS
 
 __all__ = ['VocObject', 'VocParseError', 'parse_voc_xml', 'voc_source', 'VOC_COORDINATE_OFFSET']
 

@@ -20,10 +20,8 @@ Usage::
 
     python -m gluoncv_hard.demo.generate --out demo_data --seed 0
 """
-import argparse
 import json
 import os
-import sys
 import time
 from collections import Counter
 
@@ -31,7 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from . import render, sources, staging, voc_xml
+from gluoncv_hard.demo import render, sources, staging, voc_xml
 
 __all__ = [
     'CLASS_NAME', 'JPEG_QUALITY', 'META_FILE', 'FORMAT_VERSION', 'SPLITS', 'SceneSplit',
@@ -323,63 +321,7 @@ def load_meta(out_dir):
     """
     if not staging.is_complete_output(out_dir):
         raise FileNotFoundError('{} is not a finished demo data set (no {} marker); build it '
-                                'with `python -m {} --out {}`'.format(
-                                    out_dir, staging.COMPLETION_MARKER, GENERATOR, out_dir))
+                                'with `gluoncv-hard-make-demo --out {}`'.format(
+                                    out_dir, staging.COMPLETION_MARKER, out_dir))
     with open(os.path.join(out_dir, META_FILE), encoding='utf-8') as f:
         return json.load(f)
-
-
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog='gluoncv-hard-make-demo',
-        description='Build the offline demo face-detection data set (Pascal VOC layout) from '
-                    'image content bundled with scikit-image. Same seed -> identical files.')
-    parser.add_argument('--out', default='demo_data',
-                        help='output directory (default: %(default)s). Must be absent, empty or '
-                             'a previous demo data set, unless --force')
-    parser.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
-    parser.add_argument('--n-train', type=int, default=DEFAULT_COUNTS['train'],
-                        help='train scenes with faces (default: %(default)s)')
-    parser.add_argument('--n-val', type=int, default=DEFAULT_COUNTS['val'],
-                        help='val scenes with unseen faces (default: %(default)s)')
-    parser.add_argument('--n-negatives-pool', type=int, default=DEFAULT_COUNTS['negatives_pool'],
-                        help='face-free scenes for hard negative mining (default: %(default)s)')
-    parser.add_argument('--n-negatives-test', type=int, default=DEFAULT_COUNTS['negatives_test'],
-                        help='held-out face-free scenes for the false-positive metric '
-                             '(default: %(default)s)')
-    parser.add_argument('--max-faces', type=int, default=DEFAULT_MAX_FACES,
-                        help='faces per positive scene: 1..N (default: %(default)s)')
-    parser.add_argument('--hard-fraction', type=float, default=DEFAULT_HARD_FRACTION,
-                        help='probability that a pasted patch is hard (default: %(default)s)')
-    parser.add_argument('--force', action='store_true',
-                        help='replace OUT even if it is a non-empty directory not made by this '
-                             'generator')
-    parser.add_argument('--quiet', action='store_true', help='no progress bar')
-    return parser
-
-
-def main(argv=None):
-    """Console entry point ``gluoncv-hard-make-demo``. Returns the exit status."""
-    args = _parser().parse_args(argv)
-    try:
-        summary = generate_demo_dataset(
-            args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val,
-            n_negatives_pool=args.n_negatives_pool, n_negatives_test=args.n_negatives_test,
-            max_faces=args.max_faces, hard_fraction=args.hard_fraction, force=args.force,
-            progress=not args.quiet)
-    except (FileExistsError, ValueError) as error:
-        print('gluoncv-hard-make-demo: error: {}'.format(error), file=sys.stderr)
-        return 2
-    images = summary['images']
-    print('Wrote {} in {:.1f} s: {} train + {} val scenes, {} + {} negative scenes; '
-          '{} faces ({} hard: {}), {} unlabelled non-faces'.format(
-              summary['out_dir'], summary['seconds'], images['train'], images['val'],
-              images['negatives_pool'], images['negatives_test'], summary['faces'],
-              summary['hard_faces'],
-              ', '.join('{} {}'.format(k, v) for k, v in summary['hard_by_reason'].items()),
-              summary['distractors']))
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

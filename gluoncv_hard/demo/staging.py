@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from ..atomic import current_umask, write_bytes_atomic, write_text_atomic
+from gluoncv_hard.utils.atomic import current_umask, write_bytes_atomic, write_text_atomic
 
 __all__ = ['COMPLETION_MARKER', 'write_bytes_atomic', 'write_text_atomic', 'read_marker',
            'is_complete_output', 'StagedDirectory']

@@ -11,11 +11,16 @@ Typical use with a GluonCV Faster R-CNN::
     report = evaluator.report()          # JSON-serialisable
     print(format_table(report))
 """
-from .coco import coco_map, match_detections, pairwise_overlap
-from .detections import ImageRecord, faster_rcnn_to_arrays, make_image_record, rescale_boxes
-from .evaluator import DetectionEvaluator, format_table
-from .negatives import DEFAULT_SCORE_THRESHOLDS, negative_image_stats
-from .voc import voc_map
+from gluoncv_hard.evaluation.coco import coco_map, match_detections, pairwise_overlap
+from gluoncv_hard.evaluation.detections import (
+           ImageRecord,
+           faster_rcnn_to_arrays,
+           make_image_record,
+           rescale_boxes,
+)
+from gluoncv_hard.evaluation.evaluator import DetectionEvaluator, format_table
+from gluoncv_hard.evaluation.negatives import DEFAULT_SCORE_THRESHOLDS, negative_image_stats
+from gluoncv_hard.evaluation.voc import voc_map
 
 __all__ = ['DetectionEvaluator', 'format_table', 'faster_rcnn_to_arrays', 'rescale_boxes',
            'ImageRecord', 'make_image_record', 'voc_map', 'coco_map', 'match_detections',

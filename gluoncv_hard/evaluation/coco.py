@@ -37,7 +37,7 @@ takes the last), and there are no area ranges.
 """
 import numpy as np
 
-from .. import schema
+from gluoncv_hard import schema
 
 __all__ = ['IOU_THRESHOLDS', 'RECALL_THRESHOLDS', 'HARD_OVERLAP_MODES', 'MAX_DETS',
            'TRUE_POSITIVE', 'FALSE_POSITIVE', 'IGNORED', 'pairwise_overlap', 'match_detections',

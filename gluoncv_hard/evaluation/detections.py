@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import schema
+from gluoncv_hard import schema
 
 __all__ = ['ImageRecord', 'make_image_record', 'faster_rcnn_to_arrays', 'rescale_boxes']
 

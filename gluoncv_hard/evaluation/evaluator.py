@@ -14,11 +14,15 @@ Report sections:
 """
 import numpy as np
 
-from .. import schema
-from .coco import HARD_OVERLAP_MODES, IOU_THRESHOLDS, MAX_DETS, coco_map
-from .detections import make_image_record
-from .negatives import DEFAULT_SCORE_THRESHOLDS, HEADLINE_SCORE_THRESHOLD, negative_image_stats
-from .voc import voc_map
+from gluoncv_hard import schema
+from gluoncv_hard.evaluation.coco import HARD_OVERLAP_MODES, IOU_THRESHOLDS, MAX_DETS, coco_map
+from gluoncv_hard.evaluation.detections import make_image_record
+from gluoncv_hard.evaluation.negatives import (
+    DEFAULT_SCORE_THRESHOLDS,
+    HEADLINE_SCORE_THRESHOLD,
+    negative_image_stats,
+)
+from gluoncv_hard.evaluation.voc import voc_map
 
 __all__ = ['DetectionEvaluator', 'format_table']
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 from gluoncv.utils.metrics.voc_detection import VOC07MApMetric, VOCMApMetric
 
-from .. import schema
+from gluoncv_hard import schema
 
 __all__ = ['voc_map']
 

@@ -1,11 +1,10 @@
 import os
 
 import pytest
+from fixtures import write_coco, write_text
 
 from gluoncv_hard.data.coco import coco_source
 from gluoncv_hard.data.problems import ProblemLog
-
-from .fixtures import write_coco, write_text
 
 CATEGORIES = [{'id': 3, 'name': 'zebra'}, {'id': 1, 'name': 'ant'}, {'id': 7, 'name': 'unused'}]
 IMAGES = [{'id': 10, 'file_name': 'a.jpg', 'width': 80, 'height': 60},

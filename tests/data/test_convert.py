@@ -2,6 +2,7 @@ import os
 
 import numpy as np
 import pytest
+from fixtures import small_voc, write_image, write_text
 from gluoncv import data as gdata
 
 from gluoncv_hard import schema
@@ -10,8 +11,6 @@ from gluoncv_hard.data.convert import convert_to_lst, default_image_root, format
 from gluoncv_hard.data.negatives import negatives_source
 from gluoncv_hard.data.problems import ProblemLog
 from gluoncv_hard.data.voc import voc_source
-
-from .fixtures import small_voc, write_image, write_text
 
 
 def _voc_sources(root, sets=('train', 'val'), negatives=()):

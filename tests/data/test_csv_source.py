@@ -1,9 +1,8 @@
 import pytest
+from fixtures import write_text
 
 from gluoncv_hard.data.csv_source import csv_source
 from gluoncv_hard.data.problems import ProblemLog
-
-from .fixtures import write_text
 
 
 def _read(tmp_path, text):

@@ -3,11 +3,11 @@ import struct
 import cv2
 import mxnet as mx
 import pytest
-from hypothesis import given, settings, strategies as st
+from fixtures import write_image
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gluoncv_hard.data.imagesize import ImageHeaderError, read_image_info, read_image_size
-
-from .fixtures import write_image
 
 
 def _with_exif_orientation(jpeg_bytes, orientation, byte_order='II'):

@@ -1,9 +1,9 @@
 import os
 
+from fixtures import write_image, write_text
+
 from gluoncv_hard.data.negatives import negatives_source
 from gluoncv_hard.data.problems import ProblemLog
-
-from .fixtures import write_image, write_text
 
 
 def test_every_image_becomes_a_zero_box_item(tmp_path):

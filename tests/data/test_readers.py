@@ -3,13 +3,12 @@ import os
 import mxnet as mx
 import numpy as np
 import pytest
+from fixtures import make_voc, small_voc, write_image, write_text
 from gluoncv import data as gdata
 from mxnet import recordio
 
 from gluoncv_hard import schema
 from gluoncv_hard.data import DataError, LstDetection, RecordFileDetection, VOCDetection
-
-from .fixtures import make_voc, small_voc, write_image, write_text
 
 
 @pytest.fixture
@@ -201,8 +200,9 @@ def test_voc_reader_in_a_dataloader(tmp_path):
 # --- COCODetection, NegativeDetection, ConcatDetection ---------------------------------------
 
 def test_coco_reader_hard_flags_and_negatives_and_concat(tmp_path):
+    from fixtures import write_coco
+
     from gluoncv_hard.data import COCODetection, ConcatDetection, NegativeDetection
-    from .fixtures import write_coco
     write_image(str(tmp_path / 'img' / 'a.jpg'), 80, 60)
     write_image(str(tmp_path / 'img' / 'b.jpg'), 40, 30, seed=1)
     ann = write_coco(tmp_path / 'ann.json', [

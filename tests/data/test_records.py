@@ -1,12 +1,23 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gluoncv_hard import schema
 from gluoncv_hard.data.records import (
-    RecordFormatError, format_lst_line, iter_rec_labels, label_to_pixels, open_rec, pack_record,
-    parse_lst_line, parse_record_label, read_lst, record_fields, require_rec_files,
-    unpack_record)
+    RecordFormatError,
+    format_lst_line,
+    iter_rec_labels,
+    label_to_pixels,
+    open_rec,
+    pack_record,
+    parse_lst_line,
+    parse_record_label,
+    read_lst,
+    record_fields,
+    require_rec_files,
+    unpack_record,
+)
 
 
 def _label(rows):

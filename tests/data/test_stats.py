@@ -1,9 +1,8 @@
 import numpy as np
+from fixtures import write_text
 
 from gluoncv_hard import schema
 from gluoncv_hard.data.stats import compute_stats, format_stats, stats_of_file
-
-from .fixtures import write_text
 
 
 def test_counts_per_class_and_size_bins():

@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
+from fixtures import write_image
 
 from gluoncv_hard import schema
 from gluoncv_hard.data.items import Source, SourceItem, SourceObject
 from gluoncv_hard.data.problems import ProblemLog
 from gluoncv_hard.data.validation import validate_items
-
-from .fixtures import write_image
 
 
 def _obj(name, box, hard=0, truncated=False):

@@ -1,11 +1,10 @@
 import os
 
 import pytest
+from fixtures import make_voc, small_voc, voc_xml, write_image, write_text
 
 from gluoncv_hard.data.problems import ProblemLog
 from gluoncv_hard.data.voc import VocParseError, parse_voc_xml, voc_source
-
-from .fixtures import make_voc, small_voc, voc_xml, write_image, write_text
 
 
 def test_coordinates_are_shifted_to_0_based_and_flags_read(tmp_path):

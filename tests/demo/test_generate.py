@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from gluoncv_hard.cli import make_demo
 from gluoncv_hard.demo import generate, render, sources, staging
 
 # Written out here rather than imported, so a wrong constant in the library cannot hide itself.
@@ -397,14 +398,14 @@ def test_a_directory_without_the_marker_is_not_a_demo_output(tmp_path):
 
 def test_cli_builds_and_refuses(tmp_path, capsys):
     out = str(tmp_path / 'cli')
-    status = generate.main(['--out', out, '--seed', '0', '--n-train', '3', '--n-val', '2',
+    status = make_demo.main(['--out', out, '--seed', '0', '--n-train', '3', '--n-val', '2',
                             '--n-negatives-pool', '1', '--n-negatives-test', '1', '--quiet'])
     assert status == 0
     assert '3 train + 2 val scenes' in capsys.readouterr().out
     assert generate.load_meta(out)['parameters']['counts']['train'] == 3
     (tmp_path / 'other').mkdir()
     (tmp_path / 'other' / 'x').write_text('x')
-    status = generate.main(['--out', str(tmp_path / 'other'), '--quiet'])
+    status = make_demo.main(['--out', str(tmp_path / 'other'), '--quiet'])
     assert status == 2
     assert 'refusing to overwrite' in capsys.readouterr().err
 

@@ -2,6 +2,7 @@
 import cv2
 import pytest
 
+from gluoncv_hard.cli import demo_preview
 from gluoncv_hard.demo import generate, preview
 
 
@@ -29,10 +30,10 @@ def test_boxes_are_drawn_green_or_red_on_the_box_outline(data):
 
 def test_cli_writes_one_png_sheet(data, tmp_path):
     out = str(tmp_path / 'sheet.png')
-    assert preview.main(['--data', data, '--out', out, '--columns', '2', '--distractors',
+    assert demo_preview.main(['--data', data, '--out', out, '--columns', '2', '--distractors',
                          'train_00000', 'train_00001', 'train_00002']) == 0
     sheet = cv2.imread(out)
     first = cv2.imread(data + '/JPEGImages/train_00000.jpg')
     assert sheet.shape[0] >= 2 * first.shape[0] and sheet.shape[1] >= 2 * first.shape[1]
     with pytest.raises(SystemExit):
-        preview.main(['--data', data, '--out', out, 'no_such_id'])
+        demo_preview.main(['--data', data, '--out', out, 'no_such_id'])

@@ -1,6 +1,7 @@
 """Properties of the scene-composition helpers (mask, placement, styles)."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gluoncv_hard.demo import render
 

@@ -1,11 +1,17 @@
 """COCO-style AP with hard boxes as ignore regions: hand-computed cases and a loop reference."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gluoncv_hard.evaluation import coco_map, make_image_record, match_detections, pairwise_overlap
-from gluoncv_hard.evaluation.coco import (FALSE_POSITIVE, IGNORED, IOU_THRESHOLDS,
-                                          RECALL_THRESHOLDS, TRUE_POSITIVE)
+from gluoncv_hard.evaluation.coco import (
+    FALSE_POSITIVE,
+    IGNORED,
+    IOU_THRESHOLDS,
+    RECALL_THRESHOLDS,
+    TRUE_POSITIVE,
+)
 
 CLASSES = ['face', 'cat']
 

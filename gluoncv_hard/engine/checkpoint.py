@@ -1,0 +1,97 @@
+"""Checkpoints: parameters, trainer state and a JSON sidecar, written together atomically.
+
+A checkpoint ``PREFIX_TAG`` is three files: ``PREFIX_TAG.params`` (network parameters, loadable
+by any GluonCV Faster R-CNN of the same architecture), ``PREFIX_TAG.states`` (optimizer state, for
+resuming) and ``PREFIX_TAG.json`` (epoch, schedule, classes, network and hard options).
+"""
+import json
+import os
+
+import mxnet as mx
+
+from gluoncv_hard.utils.atomic import atomic_outputs
+
+__all__ = ['save_checkpoint', 'read_sidecar', 'check_params_file', 'load_matching_params',
+           'sidecar_path']
+
+CLASS_PREDICTOR_KEY = 'class_predictor.weight'
+
+
+def sidecar_path(params_path):
+    """``PREFIX_TAG.json`` for ``PREFIX_TAG.params``."""
+    return os.path.splitext(params_path)[0] + '.json'
+
+
+def save_checkpoint(prefix, tag, net, trainer, state):
+    """Write ``PREFIX_TAG.{params,states,json}``; returns the ``.params`` path.
+
+    Either all three files are replaced or none: a crash (or a NaN stop) never leaves a
+    checkpoint whose parts disagree.
+    """
+    base = '{}_{}'.format(prefix, tag)
+    paths = [base + '.params', base + '.states', base + '.json']
+    with atomic_outputs(*paths) as (params_tmp, states_tmp, json_tmp):
+        net.save_parameters(params_tmp)
+        if trainer is not None:
+            trainer.save_states(states_tmp)
+        with open(json_tmp, 'w', encoding='utf-8') as f:
+            json.dump(dict(state, params=os.path.basename(paths[0])), f, indent=1,
+                      sort_keys=True)
+    return paths[0]
+
+
+def read_sidecar(params_path):
+    """The JSON sidecar of a checkpoint as a dict, or None when there is none."""
+    path = sidecar_path(params_path)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        try:
+            return json.load(f)
+        except ValueError as e:
+            raise ValueError('{}: not valid JSON ({}); delete it to resume without the saved '
+                             'schedule'.format(path, e)) from None
+
+
+def _load(params_path, flag):
+    if not os.path.isfile(params_path):
+        raise FileNotFoundError('{} {} does not exist'.format(flag, params_path))
+    try:
+        return mx.nd.load(params_path)
+    except mx.base.MXNetError as e:
+        raise ValueError('{} {} is not an MXNet parameter file: {}'.format(
+            flag, params_path, str(e).splitlines()[0])) from None
+
+
+def check_params_file(params_path, num_class, flag='--resume'):
+    """Fail early, with a clear message, when a checkpoint has another number of classes."""
+    params = _load(params_path, flag)
+    weight = params.get(CLASS_PREDICTOR_KEY)
+    if weight is not None and weight.shape[0] != num_class + 1:
+        raise ValueError(
+            '{} {} was trained for {} classes but the data set has {}; pass the class list it '
+            'was trained with (--classes), or use --init to fine-tune from it with new '
+            'classes'.format(flag, params_path, weight.shape[0] - 1, num_class))
+    return params
+
+
+def load_matching_params(net, params_path, flag='--init'):
+    """Load every parameter whose name and shape match; return the names left as initialized.
+
+    For fine-tuning from any GluonCV Faster R-CNN checkpoint: a class predictor made for other
+    classes is skipped (keeping its fresh initialization) instead of failing. ``net`` must be
+    initialized with known shapes (run one forward pass first).
+    """
+    saved = _load(params_path, flag)
+    own = net._collect_params_with_prefix()  # pylint: disable=protected-access
+    skipped = []
+    for name, param in own.items():
+        value = saved.get(name)
+        if value is None or value.shape != param.shape:
+            skipped.append(name)
+            continue
+        param.set_data(value.astype(param.dtype))
+    if len(skipped) == len(own):
+        raise ValueError('{} {}: no parameter matches this network ({}); was it saved from '
+                         'another architecture?'.format(flag, params_path, type(net).__name__))
+    return skipped

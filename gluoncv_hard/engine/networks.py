@@ -1,0 +1,44 @@
+"""Rebuild a trained network from its checkpoint, and initialize what a checkpoint left empty."""
+import os
+
+import mxnet as mx
+
+from gluoncv_hard.engine.checkpoint import check_params_file, read_sidecar
+from gluoncv_hard.modeling.faster_rcnn import HARD_OPTIONS
+from gluoncv_hard.modeling.zoo import build_network
+
+__all__ = ['load_trained_network', 'initialize_missing']
+
+
+def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=None,
+                         **overrides):
+    """Rebuild a network trained by ``train_faster_rcnn.py`` (or any GluonCV checkpoint).
+
+    The checkpoint's JSON sidecar supplies the network, classes and options; for a bare
+    ``.params`` file (e.g. from stock GluonCV) pass ``network`` and ``classes``.
+    Returns ``(net, sidecar_or_None)`` with parameters on ``ctx``.
+    """
+    if not os.path.isfile(params_path):
+        raise FileNotFoundError('--params {} does not exist'.format(params_path))
+    sidecar = read_sidecar(params_path) or {}
+    network = network or sidecar.get('network')
+    classes = classes or sidecar.get('classes')
+    use_fpn = sidecar.get('use_fpn', False) if use_fpn is None else use_fpn
+    if not network or not classes:
+        raise ValueError('{} has no JSON sidecar naming its network and classes; pass --network '
+                         'and --classes'.format(params_path))
+    options = {k: v for k, v in sidecar.get('network_options', {}).items()}
+    options.update({k: v for k, v in sidecar.get('hard', {}).items() if k in HARD_OPTIONS})
+    options.update(overrides)
+    check_params_file(params_path, len(classes), flag='--params')
+    net = build_network(network, classes, use_fpn=use_fpn, **options)
+    net.load_parameters(params_path, ctx=ctx, ignore_extra=True)
+    return net, (sidecar or None)
+
+
+def initialize_missing(net, ctx):
+    """Initialize every parameter that holds no value yet (layer-specific initializers win;
+    Xavier for the rest, which suits backbones trained from scratch)."""
+    for param in net.collect_params().values():
+        if param._data is None:  # pylint: disable=protected-access
+            param.initialize(default_init=mx.init.Xavier(), ctx=ctx)

@@ -1,0 +1,397 @@
+"""The Faster R-CNN training loop behind ``scripts/train_faster_rcnn.py``.
+
+It follows GluonCV's ``train_faster_rcnn.py`` (same schedule, losses, logging) and adds: hard
+boxes through transform, samplers and losses; negative images mixed into training; validation
+that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
+per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
+"""
+import json
+import logging
+import math
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import mxnet as mx
+import numpy as np
+from gluoncv.data.batchify import FasterRCNNTrainBatchify
+from mxnet import gluon
+
+from gluoncv_hard.data import ConcatDetection
+from gluoncv_hard.data.augment import RandomCropWithHard
+from gluoncv_hard.data.datasets import open_dataset, open_negatives
+from gluoncv_hard.data.transform import FasterRCNNDefaultTrainTransform
+from gluoncv_hard.engine.checkpoint import (
+    check_params_file,
+    load_matching_params,
+    read_sidecar,
+    save_checkpoint,
+)
+from gluoncv_hard.engine.devices import parse_contexts
+from gluoncv_hard.engine.networks import initialize_missing
+from gluoncv_hard.engine.step import ForwardBackwardTask
+from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
+from gluoncv_hard.errors import SetupError
+from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
+from gluoncv_hard.modeling.zoo import build_network
+
+__all__ = ['train', 'TrainingDiverged', 'lr_at', 'epoch_batches']
+
+logger = logging.getLogger('gluoncv_hard.train')
+
+
+def hard_options(args):
+    """The hard flags as keyword arguments of the transform, samplers and ``get_model``."""
+    return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
+            'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence,
+            'hard_cover_thresh': args.hard_cover_thresh}
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; training stopped without saving the bad weights."""
+
+
+def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor):
+    """Learning rate of GluonCV's schedule: linear warm-up in epoch 0, step decay by epoch."""
+    lr = base_lr * decay ** sum(1 for e in decay_epochs if epoch >= e)
+    if epoch == 0 and warmup_iters > 0 and iteration <= warmup_iters:
+        alpha = iteration / warmup_iters
+        lr *= warmup_factor * (1 - alpha) + alpha
+    return lr
+
+
+def epoch_batches(num_items, batch_size, rng, num_parts=1, part=0):
+    """Shuffled index batches of exactly ``batch_size`` for worker ``part`` of ``num_parts``.
+
+    Every batch is full (Faster R-CNN's per-device batch size is fixed); the remainder of the
+    shuffled order is dropped and differs per epoch.
+    """
+    order = rng.permutation(num_items)[part::num_parts]
+    usable = len(order) - len(order) % batch_size
+    return [order[i:i + batch_size].tolist() for i in range(0, usable, batch_size)]
+
+
+def _setup_logging(prefix):
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    fmt = logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')
+    for handler in (logging.StreamHandler(), logging.FileHandler(prefix + '_train.log')):
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+
+
+def _import_horovod():
+    try:
+        import horovod.mxnet as hvd  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise SetupError('--horovod needs Horovod built with MXNet support (HOROVOD_WITH_MXNET=1 '
+                           'pip install horovod) and an MPI or Gloo launcher (horovodrun); it is '
+                           'not installed here') from None
+    hvd.init()
+    return hvd
+
+
+def _open_data(args):
+    classes = None
+    if args.classes:
+        from gluoncv_hard.data.classes import read_class_names
+        classes = read_class_names(args.classes)
+    train_set, classes = open_dataset(args.dataset, args.train, args.data_root, classes)
+    if len(train_set) == 0:
+        raise ValueError('the training set {!r} has no images'.format(args.train))
+    val_set = open_dataset(args.dataset, args.val, args.data_root, classes)[0] if args.val \
+        else None
+    negatives = [open_negatives(spec) for spec in args.neg_train]
+    if negatives:
+        train_set = ConcatDetection([train_set] + negatives)
+    neg_val = ConcatDetection([open_negatives(spec) for spec in args.neg_val]) \
+        if args.neg_val else None
+    return train_set, val_set, neg_val, classes, sum(len(n) for n in negatives)
+
+
+def _resume_state(args, num_class):
+    """``(start_epoch, best_map, params_path_to_load)`` from --resume / --start-epoch."""
+    if not args.resume:
+        return args.start_epoch, None, None
+    check_params_file(args.resume, num_class)
+    sidecar = read_sidecar(args.resume) or {}
+    saved = (sidecar.get('network'), sidecar.get('use_fpn'))
+    if sidecar and saved != (args.network, args.use_fpn):
+        raise ValueError('--resume {} holds a {}{} network, not --network {}{}'.format(
+            args.resume, saved[0], ' (FPN)' if saved[1] else '', args.network,
+            ' --use-fpn' if args.use_fpn else ''))
+    start = args.start_epoch if args.start_epoch else sidecar.get('epoch', -1) + 1
+    return start, sidecar.get('best_map'), args.resume
+
+
+def trainable_in_structure_order(net):
+    """The trainable parameters in the order of the network's structure.
+
+    Optimizer states are saved by position. ``gluon.Trainer`` sorts a parameter dict by name,
+    and names carry process-wide counters (``conv12_weight``), so the same network built second
+    in a process would get its states shuffled on resume; structural order does not change.
+    """
+    trainable = {id(p) for p in net.collect_train_params().values()}
+    return [p for p in net._collect_params_with_prefix().values()  # pylint: disable=W0212
+            if id(p) in trainable]
+
+
+class _SeededTransforms(gluon.data.Dataset):
+    """Applies ``transforms`` to ``dataset[i]`` after seeding NumPy's and Python's random state
+    from ``(seed, epoch, i)``.
+
+    Data-loader workers are forked with identical random states, so every worker would draw the
+    same flips, crops and anchor samples; seeding per item makes them independent and makes a run
+    repeat exactly whatever ``--num-workers`` is.
+    """
+
+    def __init__(self, dataset, transforms, seed, epoch):
+        super().__init__()
+        self._dataset, self._transforms = dataset, transforms
+        self._seed, self._epoch = seed, epoch
+
+    def __len__(self):
+        return len(self._dataset)
+
+    def __getitem__(self, idx):
+        state = np.random.SeedSequence([self._seed, self._epoch, idx]).generate_state(1)[0]
+        random.seed(int(state))
+        np.random.seed(int(state))
+        sample = self._dataset[idx]
+        for transform in self._transforms:
+            sample = transform(*sample)
+        return sample
+
+
+def _split(batch, ctx):
+    """Per-device lists of ``(data, label, cls_t, box_t, mask_t)``."""
+    if len(ctx) == 1:
+        parts = [[batch[0]], [batch[1]]] + [list(t) for t in batch[2:]]
+    else:
+        parts = [list(batch[0]), list(batch[1])] + [list(t) for t in batch[2:]]
+    return [tuple(p[i].as_in_context(c) for p in parts) for i, c in enumerate(ctx)]
+
+
+class _Session:
+    """Everything ``train`` builds before the first iteration."""
+
+    def __init__(self, args):
+        self.hvd = _import_horovod() if args.horovod else None
+        self.rank0 = self.hvd is None or self.hvd.rank() == 0
+        self.ctx = [mx.gpu(self.hvd.local_rank())] if self.hvd else parse_contexts(
+            args.gpus, args.cpu_contexts)
+        if args.amp and self.ctx[0].device_type != 'gpu':
+            raise ValueError('--amp (float16 mixed precision) needs GPUs; drop it for CPU '
+                             'training')
+        num_devices = self.hvd.size() if self.hvd else len(self.ctx)
+        if args.batch_size % num_devices:
+            raise ValueError('--batch-size {} must be a multiple of the number of devices ({})'
+                             .format(args.batch_size, num_devices))
+        _setup_logging(args.save_prefix)
+        np.random.seed(args.seed)
+        mx.random.seed(args.seed)
+
+        (self.train_set, self.val_set, self.neg_val, self.classes,
+         self.num_neg_train) = _open_data(args)
+        self.start_epoch, best_map, resume_params = _resume_state(args, len(self.classes))
+        if self.start_epoch >= args.epochs:
+            raise ValueError('nothing to do: training would start at epoch {} but --epochs is {}'
+                             .format(self.start_epoch, args.epochs))
+        self.best_map = -1.0 if best_map is None else best_map
+        losses = FasterRCNNLosses(args.rpn_loss, args.rpn_neg_mining, args.rcnn_sampler,
+                                  args.neg_pos_ratio, args.ohem_min_neg, args.focal_gamma,
+                                  args.focal_alpha)
+        self.net = self._network(args, args.batch_size // num_devices, resume_params)
+        if args.rcnn_sampler == 'ohem':
+            self.net.set_rcnn_samples(self.net.sampler.num_sample * args.rcnn_ohem_pool)
+        self.transforms = [FasterRCNNDefaultTrainTransform(
+            self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
+            multi_stage=self.net.num_stages > 1,
+            keep_all_negatives=losses.rpn_needs_all_negatives, **hard_options(args))]
+        if args.random_crop:
+            self.transforms.insert(0, RandomCropWithHard(
+                args.random_crop, cut_thresh=args.crop_cut_thresh,
+                object_prob=args.crop_object_prob))
+        self.batchify = FasterRCNNTrainBatchify(self.net, len(self.ctx))
+        self.trainer = self._trainer(args, resume_params)
+        self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=args.amp)
+        self.decay_epochs = sorted(float(e) for e in args.lr_decay_epoch.split(',')
+                                   if e.strip())
+        self.last_path = None
+
+    def _network(self, args, per_device, resume_params):
+        if args.amp:
+            from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
+            amp.init()
+        self.network_options = {k: v for k, v in (('short', args.short),
+                                                  ('max_size', args.max_size)) if v}
+        net = build_network(args.network, self.classes, use_fpn=args.use_fpn,
+                            pretrained_base=args.pretrained_base,
+                            per_device_batch_size=per_device, **self.network_options,
+                            **hard_options(args))
+        if resume_params:
+            net.load_parameters(resume_params, ctx=self.ctx, ignore_extra=True)
+        initialize_missing(net, self.ctx)
+        net.collect_params().reset_ctx(self.ctx)
+        if args.init and not resume_params:
+            net(mx.nd.zeros((1, 3, 64, 64), ctx=self.ctx[0]))  # fix deferred shapes first
+            skipped = load_matching_params(net, args.init)
+            logger.info('--init %s: loaded all parameters but %d (%s)', args.init,
+                        len(skipped), ', '.join(skipped[:6]) + (' ...' if len(skipped) > 6
+                                                                else ''))
+        if args.amp:
+            net.cast('float16')
+            net.collect_params('.*batchnorm.*').setattr('dtype', 'float32')
+            net.collect_params('.*normalizedperclassboxcenterencoder.*').setattr('dtype',
+                                                                                 'float32')
+        return net
+
+    def _trainer(self, args, resume_params):
+        net = self.net
+        net.collect_params().setattr('grad_req', 'null')
+        for param in net.collect_train_params().values():
+            # Anchors are gluon Constants inside the trainable 'rpn' block; asking them for
+            # gradients only prints a warning per run.
+            if not isinstance(param, gluon.Constant):
+                param.grad_req = 'write'
+        params = trainable_in_structure_order(net)
+        optimizer_params = {'learning_rate': args.lr, 'wd': args.wd, 'momentum': args.momentum}
+        if args.amp:
+            optimizer_params['multi_precision'] = True
+        if self.hvd:
+            self.hvd.broadcast_parameters(net.collect_params(), root_rank=0)
+            trainer = self.hvd.DistributedTrainer(params, 'sgd', optimizer_params)
+        else:
+            kv_store = args.kv_store or ('device' if self.ctx[0].device_type == 'gpu'
+                                         else 'local')
+            trainer = gluon.Trainer(params, 'sgd', optimizer_params, kvstore=kv_store,
+                                    update_on_kvstore=False if args.amp else None)
+        if args.amp:
+            from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
+            amp.init_trainer(trainer)
+        states = os.path.splitext(resume_params)[0] + '.states' if resume_params else None
+        if states and os.path.isfile(states):
+            trainer.load_states(states)
+        return trainer
+
+    def describe(self, args):
+        logger.info('Training %s (%s) on %s: %d images (%d negatives), %d validation images, '
+                    '%d negative validation images, classes %s, hard options %s',
+                    args.network, 'FPN' if self.net.num_stages > 1 else 'C4', self.ctx,
+                    len(self.train_set), self.num_neg_train,
+                    len(self.val_set) if self.val_set else 0,
+                    len(self.neg_val) if self.neg_val else 0, self.classes, hard_options(args))
+        logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', args.rpn_loss,
+                    args.rpn_neg_mining, args.rcnn_sampler)
+        logger.info('Start training from [Epoch %d]', self.start_epoch)
+
+
+def _train_epoch(session, args, epoch, pool):
+    """One pass over the training set; returns ``(loss_means, accuracies, iterations)``."""
+    s = session
+    batches = epoch_batches(len(s.train_set), args.batch_size,
+                            np.random.default_rng([args.seed, epoch]),
+                            s.hvd.size() if s.hvd else 1, s.hvd.rank() if s.hvd else 0)
+    samples = _SeededTransforms(s.train_set, s.transforms, args.seed, epoch)
+    loader = gluon.data.DataLoader(samples, batch_sampler=batches, batchify_fn=s.batchify,
+                                   num_workers=args.num_workers)
+    sums, acc, seen = np.zeros(len(LOSS_NAMES)), np.zeros(4), 0
+    btic = time.time()
+    for i, batch in enumerate(loader):
+        s.trainer.set_learning_rate(lr_at(args.lr, epoch, i, args.lr_decay, s.decay_epochs,
+                                          args.lr_warmup, args.lr_warmup_factor))
+        shards = _split(batch, s.ctx)
+        # The very first step runs serially: deferred initialization is not thread-safe.
+        if len(shards) > 1 and (epoch > s.start_epoch or i > 0):
+            results = list(pool.map(s.task.forward_backward, shards))
+        else:
+            results = [s.task.forward_backward(shard) for shard in shards]
+        s.trainer.step(args.batch_size)
+        losses = np.array([[v.asscalar() for v in r[0]] for r in results]).mean(axis=0)
+        if not np.isfinite(losses).all():
+            raise TrainingDiverged(
+                'loss is not finite at epoch {} iteration {} ({}); stopped without saving. The '
+                'last good checkpoint is {}. Lower --lr (now {}) or add --lr-warmup.'.format(
+                    epoch, i, ', '.join('{}={}'.format(n, v) for n, v in zip(LOSS_NAMES, losses)),
+                    s.last_path or 'none (nothing saved yet)', args.lr))
+        sums += losses
+        acc += np.array([[v.asscalar() for v in r[1]] for r in results]).sum(axis=0)
+        seen += 1
+        if s.rank0 and args.log_interval and (i + 1) % args.log_interval == 0:
+            logger.info('[Epoch %d][Batch %d], Speed: %.3f samples/sec, lr=%.5f, %s', epoch, i,
+                        args.log_interval * args.batch_size / (time.time() - btic),
+                        s.trainer.learning_rate, _loss_text(sums / seen, acc))
+            btic = time.time()
+    return sums / max(seen, 1), acc, seen
+
+
+def _finish_epoch(session, args, epoch, loss_means, acc, seen, seconds):
+    """Log, validate, save checkpoints and append the metrics line (rank 0 only)."""
+    s = session
+    logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
+    state = dict(epoch=epoch, best_map=s.best_map, network=args.network, use_fpn=args.use_fpn,
+                 classes=s.classes, hard=hard_options(args),
+                 network_options=s.network_options, seed=args.seed, lr=args.lr)
+    line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
+            'train_seconds': round(seconds, 3),
+            'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist()))}
+    validate = (s.val_set is not None or s.neg_val is not None) and (
+        (epoch + 1) % args.val_interval == 0 or epoch + 1 == args.epochs)
+    if validate:
+        tic = time.time()
+        if not args.disable_hybridization:
+            s.net.hybridize(static_alloc=args.static_alloc)  # the inference graph differs
+        report = evaluate_network(s.net, s.ctx, s.classes, s.val_set, s.neg_val,
+                                  num_workers=args.num_workers)
+        line['val'] = headline_metrics(report)
+        line['val_seconds'] = round(time.time() - tic, 3)
+        logger.info('[Epoch %d] Validation (hard boxes ignored): %s', epoch, ', '.join(
+            '{}={}'.format(k, _fmt(v)) for k, v in line['val'].items()))
+        current = line['val']['voc07_map']
+        if current is not None and current > s.best_map:
+            s.best_map = state['best_map'] = current
+            path = save_checkpoint(args.save_prefix, 'best', s.net, s.trainer, state)
+            logger.info('[Epoch %d] mAP %.4f is the best so far, saved %s', epoch, current, path)
+            line['best'] = True
+    s.last_path = save_checkpoint(args.save_prefix, 'last', s.net, s.trainer, state)
+    if args.save_interval and (epoch + 1) % args.save_interval == 0:
+        save_checkpoint(args.save_prefix, '{:04d}'.format(epoch), s.net, s.trainer, state)
+    with open(args.save_prefix + '_metrics.jsonl', 'a', encoding='utf-8') as f:
+        f.write(json.dumps(line, sort_keys=True) + '\n')
+
+
+def train(args):
+    """Train as the command line in ``args`` says; returns the path of the best (or last)
+    checkpoint. See ``scripts/train_faster_rcnn.py --help`` for the attributes."""
+    session = _Session(args)
+    if session.rank0:
+        session.describe(args)
+    with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
+        for epoch in range(session.start_epoch, args.epochs):
+            if not args.disable_hybridization:
+                session.net.hybridize(static_alloc=args.static_alloc)
+            tic = time.time()
+            loss_means, acc, seen = _train_epoch(session, args, epoch, pool)
+            if session.rank0:
+                _finish_epoch(session, args, epoch, loss_means, acc, seen, time.time() - tic)
+    best = args.save_prefix + '_best.params'
+    return best if os.path.isfile(best) else session.last_path
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return '{:.4f}'.format(value)
+    return str(value)
+
+
+def _loss_text(loss_means, acc):
+    rpn_acc = acc[0] / acc[1] if acc[1] else math.nan
+    rcnn_acc = acc[2] / acc[3] if acc[3] else math.nan
+    return 'RPN_Conf={:.3f}, RPN_SmoothL1={:.3f}, RCNN_CrossEntropy={:.3f}, ' \
+           'RCNN_SmoothL1={:.3f}, RPNAcc={:.3f}, RCNNAcc={:.3f}'.format(*loss_means, rpn_acc,
+                                                                       rcnn_acc)

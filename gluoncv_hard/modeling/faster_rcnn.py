@@ -1,0 +1,116 @@
+"""Faster R-CNN whose training forward takes the hard flags.
+
+``HardFasterRCNN`` *is* GluonCV's ``FasterRCNN`` (a subclass with the same children and parameter
+names, so checkpoints load both ways) with two blocks swapped for the second stage:
+
+- ``sampler``: :class:`gluoncv_hard.RCNNTargetSampler` (hard-aware RoI sampling);
+- the RCNN target generator: GluonCV's, fed the 4 box columns.
+
+Training forward: ``net(x, gt_box, gt_label, gt_hard)`` with ``gt_box (B, M, 4)``,
+``gt_label (B, M, 1)``, ``gt_hard (B, M, 1)`` (omit ``gt_hard`` for "nothing is hard"); it returns
+GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, unchanged.
+"""
+from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
+from gluoncv.model_zoo.rcnn.faster_rcnn.rcnn_target import RCNNTargetGenerator
+from mxnet import autograd
+
+from gluoncv_hard import schema
+from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
+
+__all__ = ['HardFasterRCNN', 'HARD_OPTIONS', 'label_parts']
+
+HARD_OPTIONS = ('hard_policy', 'hard_overlap', 'hard_thresh', 'hard_precedence',
+                'hard_cover_thresh')
+
+
+class _BoxColumnsTargetGenerator(RCNNTargetGenerator):
+    """GluonCV's RCNN target generator, given boxes that may carry the hard flag as column 5."""
+
+    # pylint: disable=arguments-differ
+    def hybrid_forward(self, F, roi, samples, matches, gt_label, gt_box):
+        return super().hybrid_forward(F, roi, samples, matches, gt_label,
+                                      F.slice_axis(gt_box, axis=-1, begin=0, end=4))
+
+
+class HardFasterRCNN(FasterRCNN):
+    """GluonCV ``FasterRCNN`` with hard-aware second-stage sampling.
+
+    Takes ``FasterRCNN``'s arguments plus ``hard_policy``, ``hard_overlap``, ``hard_thresh``,
+    ``hard_precedence`` and ``hard_cover_thresh`` (see :class:`gluoncv_hard.HardConfig`). To
+    upgrade a network built by GluonCV, use :meth:`from_gluoncv` or :func:`get_model`.
+    """
+
+    def __init__(self, *args, hard_policy='ignore', hard_overlap='iof', hard_thresh=0.5,
+                 hard_precedence='normal_wins', hard_cover_thresh=0.95, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._install_hard_stage(dict(hard_policy=hard_policy, hard_overlap=hard_overlap,
+                                      hard_thresh=hard_thresh, hard_precedence=hard_precedence,
+                                      hard_cover_thresh=hard_cover_thresh))
+
+    @classmethod
+    def from_gluoncv(cls, net, **hard_options):
+        """Turn a GluonCV ``FasterRCNN`` into a ``HardFasterRCNN`` in place and return it.
+
+        The network keeps its children and parameters; only the RCNN sampler and target generator
+        are replaced (neither has parameters).
+        """
+        if not isinstance(net, FasterRCNN):
+            raise TypeError('expected a GluonCV FasterRCNN, got {}'.format(type(net).__name__))
+        unknown = set(hard_options) - set(HARD_OPTIONS)
+        if unknown:
+            raise TypeError('unknown hard options {}; valid: {}'.format(
+                sorted(unknown), ', '.join(HARD_OPTIONS)))
+        net.__class__ = cls
+        net._install_hard_stage(hard_options)  # pylint: disable=protected-access
+        return net
+
+    def _install_hard_stage(self, hard_options):
+        stock = self.sampler
+        with self.name_scope():
+            self.sampler = RCNNTargetSampler(
+                num_sample=stock._num_sample, pos_iou_thresh=stock._pos_iou_thresh,
+                pos_ratio=stock._max_pos / stock._num_sample, **hard_options)
+        self._set_target_generator()
+
+    def _set_target_generator(self):
+        if self._target_generator is None:  # minimal_opset: an inference-only network
+            return
+        max_pos, batch_size = self.sampler._max_pos, self._batch_size
+        self._target_generator = lambda: _BoxColumnsTargetGenerator(self.num_class, max_pos,
+                                                                    batch_size)
+
+    def set_rcnn_samples(self, num_sample):
+        """Pass ``num_sample`` RoIs per image to the RCNN head, keeping the cap on positives."""
+        sampler = self.sampler.resized(num_sample)
+        self._num_sample = num_sample
+        with self.name_scope():
+            self.sampler = sampler
+        self._set_target_generator()
+
+    @property
+    def hard_config(self):
+        return self.sampler.hard_config
+
+    def reset_class(self, classes, reuse_weights=None):
+        super().reset_class(classes, reuse_weights)
+        self._set_target_generator()
+
+    # pylint: disable=arguments-differ
+    def hybrid_forward(self, F, x, gt_box=None, gt_label=None, gt_hard=None):
+        if not autograd.is_training():
+            return super().hybrid_forward(F, x)
+        if gt_box is None or gt_label is None:
+            raise ValueError('training forward needs net(x, gt_box, gt_label[, gt_hard])')
+        if gt_hard is None:
+            gt_hard = F.zeros_like(F.slice_axis(gt_box, axis=-1, begin=0, end=1))
+        # GluonCV's forward hands gt_box to exactly two blocks, the sampler and the target
+        # generator, both ours: one reads the flag from a fifth column, the other drops it.
+        return super().hybrid_forward(F, x, F.concat(gt_box, gt_hard, dim=-1), gt_label)
+
+
+def label_parts(label):
+    """Split a batched label ``(B, M, 6)`` into ``gt_box (B, M, 4)``, ``gt_label (B, M, 1)`` and
+    ``gt_hard (B, M, 1)``, the network's training inputs."""
+    return (label.slice_axis(axis=-1, begin=schema.XMIN, end=schema.YMAX + 1),
+            label.slice_axis(axis=-1, begin=schema.CLASS_ID, end=schema.CLASS_ID + 1),
+            label.slice_axis(axis=-1, begin=schema.HARD, end=schema.HARD + 1))

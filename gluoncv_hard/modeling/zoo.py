@@ -1,0 +1,104 @@
+"""The model zoo: build a hard-aware Faster R-CNN by GluonCV name, tiny name or ``--network``."""
+import os
+
+import gluoncv
+from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
+
+from gluoncv_hard.modeling import tiny
+from gluoncv_hard.modeling.faster_rcnn import HARD_OPTIONS, HardFasterRCNN
+
+__all__ = ['get_model', 'TINY_NETWORKS', 'NETWORKS', 'zoo_name', 'build_network',
+           'check_pretrained_base']
+
+TINY_NETWORKS = {
+    'tiny': (tiny.tiny_c4_parts, tiny.TINY_DEFAULTS),
+    'tiny_fpn': (tiny.tiny_fpn_parts, tiny.TINY_FPN_DEFAULTS),
+}
+
+
+def get_model(name, classes=None, **kwargs):
+    """Build a :class:`HardFasterRCNN`.
+
+    Parameters
+    ----------
+    name : str
+        ``'tiny'`` or ``'tiny_fpn'`` (small CPU networks, see :mod:`gluoncv_hard.tiny`; need
+        ``classes``), or a GluonCV Faster R-CNN name such as ``'faster_rcnn_resnet50_v1b_voc'``,
+        ``'faster_rcnn_fpn_resnet50_v1b_coco'`` or ``'faster_rcnn_resnet50_v1b_custom'`` (the
+        ``*_custom`` ones take ``classes``). GluonCV downloads weights for ``pretrained=True``
+        and ``pretrained_base=True``; offline, pass ``pretrained_base=False`` and load local
+        parameters with ``net.load_parameters``.
+    classes : list of str
+    **kwargs
+        The hard options (``hard_policy`` ...) and anything the GluonCV builder accepts
+        (``per_device_batch_size``, ``num_sample``, ``short`` ...).
+    """
+    hard_options = {k: kwargs.pop(k) for k in HARD_OPTIONS if k in kwargs}
+    if name in TINY_NETWORKS:
+        if not classes:
+            raise ValueError("network {!r} needs classes=[...]".format(name))
+        parts, defaults = TINY_NETWORKS[name]
+        features, top_features, box_features = parts()
+        for unused in ('pretrained', 'pretrained_base'):
+            kwargs.pop(unused, None)  # nothing to download for these
+        return HardFasterRCNN(features, top_features, list(classes), box_features=box_features,
+                              **dict(defaults, **kwargs), **hard_options)
+    if classes is not None:
+        kwargs['classes'] = list(classes)
+    net = gluoncv.model_zoo.get_model(name, **kwargs)
+    if not isinstance(net, FasterRCNN):
+        raise ValueError('{!r} is not a Faster R-CNN network'.format(name))
+    return HardFasterRCNN.from_gluoncv(net, **hard_options)
+
+# --network values besides the tiny ones: GluonCV backbones with a "custom classes" builder.
+NETWORKS = tuple(TINY_NETWORKS) + ('resnet50_v1b', 'resnet101_v1d', 'resnet18_v1b')
+_C4_CUSTOM = ('resnet50_v1b', 'resnet101_v1d')
+
+
+def zoo_name(network, use_fpn):
+    """The :func:`gluoncv_hard.get_model` name and extra keyword arguments for ``--network``."""
+    if network in TINY_NETWORKS:
+        return ('tiny_fpn' if use_fpn or network == 'tiny_fpn' else 'tiny'), {}
+    if use_fpn:
+        return 'custom_faster_rcnn_fpn', {'base_network_name': network}
+    if network in _C4_CUSTOM:
+        return 'faster_rcnn_{}_custom'.format(network), {}
+    raise ValueError('--network {!r} without --use-fpn is not available; C4 networks: {}; with '
+                     '--use-fpn also resnet18_v1b'.format(network, ', '.join(
+                         tuple(TINY_NETWORKS) + _C4_CUSTOM)))
+
+
+def check_pretrained_base(network):
+    """GluonCV's ImageNet weights for ``network`` must already be on disk (no downloads here)."""
+    if network in TINY_NETWORKS:
+        raise ValueError('--pretrained-base: the tiny networks have no pretrained backbone')
+    from gluoncv.model_zoo.model_store import short_hash
+    root = os.path.join(os.environ.get('MXNET_HOME', os.path.join('~', '.mxnet')), 'models')
+    path = os.path.expanduser(os.path.join(root, '{}-{}.params'.format(network,
+                                                                       short_hash(network))))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            '--pretrained-base needs GluonCV\'s ImageNet weights for {} at {}; this machine '
+            'cannot download them. Copy the file there (from a machine with internet: '
+            'python -c "import gluoncv; gluoncv.model_zoo.get_model(\'{}\', pretrained=True)"), '
+            'or drop --pretrained-base to train the backbone from scratch.'.format(
+                network, path, network))
+    return path
+
+
+def build_network(network, classes, use_fpn=False, pretrained_base=False,
+                  per_device_batch_size=1, **options):
+    """A :class:`gluoncv_hard.HardFasterRCNN` for ``--network`` with the data set's classes.
+
+    ``options`` are hard options and GluonCV network arguments (e.g. ``short``, ``max_size``).
+    """
+    name, extra = zoo_name(network, use_fpn)
+    if pretrained_base:
+        check_pretrained_base(network)
+    if name not in TINY_NETWORKS:
+        extra['pretrained_base'] = pretrained_base
+        if name != 'custom_faster_rcnn_fpn':
+            extra['transfer'] = None
+    return get_model(name, classes=list(classes), per_device_batch_size=per_device_batch_size,
+                     **extra, **options)
+

@@ -1,0 +1,161 @@
+"""Second-stage sampling: the NumPy function, and the custom-op block inside networks."""
+import mxnet as mx
+import numpy as np
+import pytest
+from conftest import random_boxes
+from gluoncv.model_zoo.rcnn.faster_rcnn.rcnn_target import RCNNTargetSampler as StockSampler
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gluoncv_hard import RCNNTargetSampler, schema
+from gluoncv_hard.core.matching import HardConfig, near_hard_mask
+from gluoncv_hard.core.overlaps import pairwise_iou
+from gluoncv_hard.modeling.rcnn_target import sample_rois
+
+W, H = 400, 300
+
+
+def proposals_around(gt, rng, num=300):
+    """Jittered copies of the GT boxes (never exact copies) plus random boxes."""
+    picks = gt[rng.integers(0, len(gt), num // 2)] if len(gt) else np.zeros((0, 4), np.float32)
+    size = np.repeat(picks[:, 2:] - picks[:, :2], 2, axis=1)
+    jitter = picks + rng.uniform(-0.3, 0.3, picks.shape) * size + 0.01
+    jitter[:, 2:] = np.maximum(jitter[:, 2:], jitter[:, :2] + 1)
+    rois = np.concatenate([jitter, random_boxes(rng, num - len(picks), W, H, min_size=4)])
+    return rois.astype(np.float32)
+
+
+def scene(seed, num_gt, num_pad=2):
+    rng = np.random.default_rng(seed)
+    gt = random_boxes(rng, num_gt, W, H, min_size=10, max_size=120)
+    hard = (rng.random(num_gt) < 0.5).astype(np.float32)
+    rois = proposals_around(gt, rng)
+    pad = np.full((num_pad, 4), schema.PAD_VALUE, np.float32)
+    return rng, rois, np.concatenate([gt, pad]), np.concatenate([hard, -np.ones(num_pad)])
+
+
+SAMPLE = dict(num_sample=64, max_pos=16, pos_iou_thresh=0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10 ** 6), num_gt=st.integers(0, 8),
+       overlap=st.sampled_from(['iof', 'iou', 'iou_or_iof']),
+       precedence=st.sampled_from(['normal_wins', 'ignore_wins']))
+def test_ignore_policy_invariants(seed, num_gt, overlap, precedence):
+    rng, rois, gt, hard = scene(seed, num_gt)
+    config = HardConfig(overlap=overlap, precedence=precedence)
+    out_rois, samples, matches = sample_rois(rois, np.ones(len(rois)), gt, hard, config=config,
+                                             rng=rng, **SAMPLE)
+    assert out_rois.shape == (64, 4) and samples.shape == matches.shape == (64,)
+    assert (samples == 1).sum() <= 16
+    is_hard = hard > 0.5
+    near = near_hard_mask(out_rois, gt[is_hard], config)
+    assert not (samples[near] == -1).any()
+    if precedence == 'ignore_wins':
+        assert (samples[near] == 0).all()
+    # A hard box is never appended as a proposal (no proposal is an exact copy of a GT box).
+    for box in gt[is_hard]:
+        assert not np.all(out_rois == box, axis=1).any()
+    # Foreground RoIs regress to normal, real boxes they overlap by >= 0.5.
+    fg = samples == 1
+    idx = matches[fg].astype(int)
+    assert not is_hard[idx].any() and not schema.is_padding_row(gt[idx]).any()
+    ious = pairwise_iou(out_rois[fg], gt[idx]).diagonal()
+    assert (ious >= 0.5 - 1e-6).all()
+
+
+@pytest.mark.parametrize('seed, num_gt', [(1, 1), (2, 3), (3, 6), (4, 10)])
+def test_positive_policy_has_stock_sample_counts(seed, num_gt):
+    rng, rois, gt, hard = scene(seed, num_gt)
+    scores = rng.uniform(0, 1, (len(rois), 1)).astype(np.float32)
+    scores[:10] = -1  # padded proposals are never sampled as fg/bg by either
+    stock = StockSampler(num_image=1, num_proposal=len(rois), num_sample=64, pos_iou_thresh=0.5,
+                         pos_ratio=0.25, max_num_gt=len(gt))
+    _, stock_samples, _ = stock(mx.nd.array(rois[None]), mx.nd.array(scores[None]),
+                                mx.nd.array(gt[None]))
+    stock_samples = stock_samples.asnumpy()[0]
+    _, samples, _ = sample_rois(rois, scores, gt, hard, config=HardConfig(policy='positive'),
+                                rng=rng, **SAMPLE)
+    for value in (1, -1, 0):
+        assert (samples == value).sum() == (stock_samples == value).sum()
+    assert (samples == 1).sum() > 0
+
+
+def test_drop_treats_hard_area_as_background():
+    gt = np.array([[50, 50, 150, 150], [250, 100, 330, 200]], np.float32)
+    rois = np.array([[250, 100, 330, 200], [252, 102, 330, 198], [50, 50, 148, 150]], np.float32)
+    common = dict(rois=rois, scores=np.ones(3), gt_boxes=gt, gt_hard=[0, 1], num_sample=6,
+                  max_pos=3, pos_iou_thresh=0.5, rng=0)
+    out, samples, _ = sample_rois(config=HardConfig(policy='drop'), **common)
+    by_roi = {tuple(r): s for r, s in zip(out.tolist(), samples.tolist()) if s != 0}
+    assert by_roi[(250, 100, 330, 200)] == -1 and by_roi[(252, 102, 330, 198)] == -1
+    out, samples, _ = sample_rois(config=HardConfig(), **common)
+    assert set(samples.tolist()) == {1, 0}  # the two on the hard box are neither fg nor bg
+    out, samples, _ = sample_rois(config=HardConfig(policy='positive'), **common)
+    assert (samples == 1).sum() == 3  # capped at max_pos
+
+
+def test_zero_gt_and_only_hard_gt():
+    rng = np.random.default_rng(0)
+    rois = random_boxes(rng, 200, W, H)
+    pad = np.full((3, 4), -1, np.float32)
+    _, samples, matches = sample_rois(rois, np.ones(200), pad, -np.ones(3), config=HardConfig(),
+                                      rng=rng, **SAMPLE)
+    assert (samples == -1).all() and (matches == 0).all()
+    hard_box = np.array([[100, 100, 200, 200]], np.float32)
+    rois = np.concatenate([rois, hard_box + [[2, 2, -2, -2]]])
+    out, samples, _ = sample_rois(rois, np.ones(len(rois)), hard_box, [1], config=HardConfig(),
+                                  num_sample=len(rois), max_pos=50, pos_iou_thresh=0.5, rng=rng)
+    assert (samples != 1).all()
+    near = near_hard_mask(out, hard_box, HardConfig())
+    assert near.any() and (samples[near] == 0).all() and (samples[~near] == -1).all()
+
+
+def test_output_is_filled_with_ignored_rois_when_candidates_run_out():
+    rois = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], np.float32)
+    out, samples, _ = sample_rois(rois, [1, -1], np.array([[0, 0, 10, 10]], np.float32), [0],
+                                  config=HardConfig(), num_sample=8, max_pos=2,
+                                  pos_iou_thresh=0.5, rng=0)
+    assert out.shape == (8, 4)
+    assert (samples == 1).sum() == 2  # the proposal and the appended GT box
+    assert (samples == -1).sum() == 0 and (samples == 0).sum() == 6  # the invalid proposal ignored
+
+
+@pytest.mark.parametrize('hybridize', [False, True])
+def test_block_runs_custom_op_per_image(hybridize):
+    sampler = RCNNTargetSampler(num_sample=32, pos_ratio=0.25)
+    if hybridize:
+        sampler.hybridize(static_alloc=True)
+    rng, rois, gt, hard = scene(5, 4)
+    rois2 = proposals_around(gt[:1], rng)
+    batch_rois = mx.nd.array(np.stack([rois, rois2]))
+    scores = mx.nd.ones((2, len(rois), 1))
+    gt_b = mx.nd.array(np.stack([gt, np.full_like(gt, -1)]))
+    hard_b = mx.nd.array(np.stack([hard, -np.ones_like(hard)])[..., None])
+    out_rois, samples, matches = sampler(batch_rois, scores, gt_b, hard_b)
+    assert out_rois.shape == (2, 32, 4) and samples.shape == matches.shape == (2, 32)
+    samples = samples.asnumpy()
+    assert (samples[0] == 1).sum() > 0 and (samples[1] == -1).all()
+    if hybridize:
+        return  # a hybridized block keeps the argument structure of its first call
+    # The packed form (hard flag as a fifth box column) gives the same result.
+    sampler.reseed(0)
+    a = sampler(batch_rois, scores, gt_b, hard_b)[1].asnumpy()
+    sampler.reseed(0)
+    b = sampler(batch_rois, scores, mx.nd.concat(gt_b, hard_b, dim=-1))[1].asnumpy()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match='hard_precedence'):
+        RCNNTargetSampler(hard_precedence='hard_wins')
+
+
+def test_non_finite_proposals_are_never_sampled_and_come_out_zeroed():
+    rois = np.array([[0, 0, 10, 10], [np.nan, 0, 5, 5], [0, np.inf, 5, 5], [20, 20, 40, 40]],
+                    np.float32)
+    out, samples, _ = sample_rois(rois, np.ones(4), np.array([[0, 0, 10, 10]], np.float32), [0],
+                                  config=HardConfig(), num_sample=6, max_pos=2,
+                                  pos_iou_thresh=0.5, rng=0)
+    assert np.isfinite(out).all()
+    assert (samples == 1).sum() == 2 and (samples == -1).sum() == 1
