@@ -1,13 +1,44 @@
-"""The library's error types, which every console command maps to one exit status.
+"""The library's error types; every console command maps them to one exit status.
 
-- :class:`DataError` (``gluoncv_hard.data.problems``): a user's file is wrong; exit 2.
-- :class:`SetupError`: this machine lacks what was asked for (Horovod, a GPU, a weights file);
-  exit 2.
-- :class:`TrainingDiverged` (``gluoncv_hard.engine.trainer``): a loss became non-finite; exit 3.
+=====================  ==========================================================  ====
+error                  meaning                                                     exit
+=====================  ==========================================================  ====
+:class:`InputError`    something the caller handed over is wrong and they can fix  2
+                       it: a setting, a file, a data set (``DataError`` and the
+                       record/header parse errors are kinds of it)
+:class:`SetupError`    this machine lacks what was asked for (Horovod, a GPU, a    2
+                       weights file)
+:class:`TrainingDiverged`  a loss, gradient or parameter became non-finite          3
+anything else          an internal error: a bug, reported with its traceback       1
+=====================  ==========================================================  ====
+
+Library messages speak of parameters, not flags. An :class:`InputError` may name the parameter it
+is about (``param='resume'``); a console command then prefixes the message with its flag
+(``--resume``).
 """
 
-__all__ = ['SetupError']
+__all__ = ['InputError', 'SetupError', 'TrainingDiverged']
+
+
+class InputError(ValueError):
+    """A setting or file given by the caller is wrong; the message says what and how to fix it.
+
+    Parameters
+    ----------
+    message : str
+    param : str, optional
+        The library parameter the error is about (e.g. ``'resume'``, ``'data_root'``); command
+        lines show it as their flag.
+    """
+
+    def __init__(self, message, param=None):
+        super().__init__(message)
+        self.param = param
 
 
 class SetupError(RuntimeError):
-    """This machine lacks something the caller asked for (e.g. Horovod)."""
+    """This machine lacks something the caller asked for (e.g. Horovod, a GPU)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced non-finite values and stopped without saving them."""

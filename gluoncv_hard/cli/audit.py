@@ -17,7 +17,7 @@ from gluoncv_hard.audit.findings import (
     DEFAULT_SUSPECT_THRESH,
     AuditSettings,
 )
-from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.modeling.zoo import NETWORKS
 from gluoncv_hard.utils.passthrough import check_passthrough, strip_separator

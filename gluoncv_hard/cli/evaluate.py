@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.classes import read_class_names
 from gluoncv_hard.data.datasets import DATASET_KINDS, open_dataset, open_negatives
 from gluoncv_hard.engine.devices import parse_contexts

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.mining.negatives import (
     DEFAULT_COUNT_THRESH,

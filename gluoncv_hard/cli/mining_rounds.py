@@ -7,7 +7,7 @@ Exit status 0 on success, 2 for bad arguments or input, 3 when training diverged
 import argparse
 import sys
 
-from gluoncv_hard.cli.options import exit_status
+from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.mining.negatives import (
     DEFAULT_COUNT_THRESH,

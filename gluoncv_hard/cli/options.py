@@ -1,36 +1,9 @@
-"""Command-line pieces shared by several tools, defined once: the hard flags and exit codes."""
-import sys
+"""Command-line option groups shared by several tools, defined once."""
 
 from gluoncv_hard.core.matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
-from gluoncv_hard.errors import SetupError
 
-__all__ = ['add_hard_arguments', 'hard_options', 'hard_config', 'exit_status', 'SetupError',
-           'EXIT_BAD_INPUT', 'EXIT_DIVERGED']
+__all__ = ['add_hard_arguments', 'hard_options', 'hard_config']
 
-EXIT_BAD_INPUT = 2
-EXIT_DIVERGED = 3
-
-
-def exit_status(run, argv=None, on_success=None):
-    """Run ``run(argv)`` for a console command and return its exit status.
-
-    Problems the user can fix (bad or missing input, absent hardware or packages) print
-    ``error: ...`` and give 2; a training run whose loss diverged gives 3; success gives 0 after
-    ``on_success(result)``.
-    """
-    from gluoncv_hard.data.problems import DataError
-    from gluoncv_hard.engine.trainer import TrainingDiverged
-    try:
-        result = run(argv)
-    except TrainingDiverged as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return EXIT_DIVERGED
-    except (DataError, ValueError, FileNotFoundError, SetupError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if on_success is not None:
-        on_success(result)
-    return 0
 
 _DEFAULT = HardConfig()
 

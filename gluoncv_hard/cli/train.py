@@ -7,7 +7,8 @@ import argparse
 import os
 import sys
 
-from gluoncv_hard.cli.options import add_hard_arguments, exit_status, hard_config
+from gluoncv_hard.cli.options import add_hard_arguments, hard_config
+from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
 from gluoncv_hard.modeling.zoo import NETWORKS

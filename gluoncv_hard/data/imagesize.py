@@ -11,6 +11,8 @@ decodes as 40x100, and that is what ``read_image_info`` reports.
 import struct
 from typing import NamedTuple
 
+from gluoncv_hard.errors import InputError
+
 __all__ = ['ImageHeaderError', 'ImageInfo', 'read_image_info', 'read_image_size']
 
 _JPEG_SOI = b'\xff\xd8'
@@ -29,7 +31,7 @@ _EXIF_ORIENTATION_TAG = 0x0112
 _EXIF_TRANSPOSED = frozenset((5, 6, 7, 8))
 
 
-class ImageHeaderError(ValueError):
+class ImageHeaderError(InputError):
     """The image file is missing, truncated or corrupt.
 
     ``path`` is the file and ``reason`` what is wrong and how to fix it; ``str()`` gives both.

@@ -7,6 +7,8 @@ and the caller raises one ``DataError`` listing them all (up to a display limit)
 
 from typing import NamedTuple
 
+from gluoncv_hard.errors import InputError
+
 __all__ = ['DataError', 'Problem', 'ProblemLog']
 
 DEFAULT_DISPLAY_LIMIT = 20
@@ -30,7 +32,7 @@ def _format_list(title, problems, limit):
     return '\n'.join(lines)
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Input data has errors. ``problems`` lists every one of them (a list of ``Problem``).
 
     The message shows the first ``limit`` problems, each naming the file/line/image id, what

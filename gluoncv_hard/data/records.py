@@ -15,6 +15,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.errors import InputError
 
 __all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
            'format_lst_line', 'parse_record_label', 'parse_lst_line', 'read_lst', 'label_to_pixels',
@@ -32,7 +33,7 @@ _INTEGER_FIELDS = frozenset(('cls', 'hard'))
 _COORDINATE_FORMAT = '{:.6f}'
 
 
-class RecordFormatError(ValueError):
+class RecordFormatError(InputError):
     """A ``.lst`` line or ``.rec`` header label does not follow the record format."""
 
 

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from gluoncv_hard.data.items import Source, SourceItem, SourceObject
 from gluoncv_hard.data.negatives import IMAGE_EXTENSIONS
+from gluoncv_hard.errors import InputError
 
 __all__ = ['VocObject', 'VocParseError', 'parse_voc_xml', 'voc_source', 'VOC_COORDINATE_OFFSET']
 
@@ -20,7 +21,7 @@ VOC_COORDINATE_OFFSET = 1.0
 _BOX_TAGS = ('xmin', 'ymin', 'xmax', 'ymax')
 
 
-class VocParseError(ValueError):
+class VocParseError(InputError):
     """A VOC XML file is malformed. ``where`` names the file (and object), ``what`` the problem."""
 
     def __init__(self, where, what):

@@ -32,7 +32,7 @@ from gluoncv_hard.engine.devices import parse_contexts
 from gluoncv_hard.engine.networks import initialize_missing
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
-from gluoncv_hard.errors import SetupError
+from gluoncv_hard.errors import SetupError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 from gluoncv_hard.modeling.zoo import build_network
 
@@ -46,10 +46,6 @@ def hard_options(args):
     return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
             'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence,
             'hard_cover_thresh': args.hard_cover_thresh}
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; training stopped without saving the bad weights."""
 
 
 def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor):
