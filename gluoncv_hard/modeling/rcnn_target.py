@@ -33,41 +33,6 @@ _GENERATORS_LOCK = threading.Lock()
 _NEXT_KEY = itertools.count()
 
 
-def match_rois(rois, scores, gt_boxes, gt_hard, pos_iou_thresh, config):
-    """The labels of the RCNN stage before sampling (the first half of :func:`sample_rois`).
-
-    Parameters are those of :func:`sample_rois`.
-
-    Returns
-    -------
-    candidates : (P + G, 4) float32, the proposals (non-finite ones zeroed), then the G appended
-        normal GT boxes
-    valid : (P + G,) bool, candidates that may be sampled
-    assignment : Assignment of the candidates to the real GT boxes ``gt_boxes[gt_idx]``
-    gt_idx : (M',) int64, the rows of ``gt_boxes`` that are not padding
-    """
-    rois = np.asarray(rois, np.float32).reshape(-1, 4)
-    # A diverging network proposes NaN/inf boxes; passed on, they crash ROIAlign. Zeroed and
-    # never sampled as fg/bg, they let the loss turn NaN and the training loop stop cleanly.
-    finite = np.isfinite(rois).all(axis=1)
-    rois = np.where(finite[:, None], rois, 0)
-    gt_boxes = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
-    real = ~np.all(gt_boxes == schema.PAD_VALUE, axis=1)
-    gt_idx = np.flatnonzero(real)
-    hard = np.asarray(gt_hard, np.float32).reshape(-1)[gt_idx] > 0.5
-    # GT boxes join the proposals so every normal box has at least one perfect foreground RoI.
-    appended = gt_boxes[gt_idx[config.normal_columns(hard)]]
-    candidates = np.concatenate([rois, appended])
-    valid = np.concatenate([(np.asarray(scores).reshape(-1) >= 0) & finite,
-                            np.ones(len(appended), bool)])
-    # neg_thresh = pos_thresh: no in-between band; best_match_min_iou = pos_thresh: the
-    # "best candidate" rule adds nothing, as in GluonCV's RCNN stage.
-    assignment = assign_boxes(candidates, gt_boxes[gt_idx], hard, config,
-                              pos_thresh=pos_iou_thresh, neg_thresh=pos_iou_thresh,
-                              best_match_min_iou=pos_iou_thresh, valid=valid)
-    return candidates, valid, assignment, gt_idx
-
-
 def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_thresh, config,
                 rng=None):
     """Sample the RoIs of one image for the RCNN head.
@@ -110,6 +75,41 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
     matches = np.zeros(num_sample, np.float32)
     matches[:len(pos)] = gt_idx[assignment.matches[pos]]
     return candidates[order], samples, matches
+
+
+def match_rois(rois, scores, gt_boxes, gt_hard, pos_iou_thresh, config):
+    """The labels of the RCNN stage before sampling (the first half of :func:`sample_rois`).
+
+    Parameters are those of :func:`sample_rois`.
+
+    Returns
+    -------
+    candidates : (P + G, 4) float32, the proposals (non-finite ones zeroed), then the G appended
+        normal GT boxes
+    valid : (P + G,) bool, candidates that may be sampled
+    assignment : Assignment of the candidates to the real GT boxes ``gt_boxes[gt_idx]``
+    gt_idx : (M',) int64, the rows of ``gt_boxes`` that are not padding
+    """
+    rois = np.asarray(rois, np.float32).reshape(-1, 4)
+    # A diverging network proposes NaN/inf boxes; passed on, they crash ROIAlign. Zeroed and
+    # never sampled as fg/bg, they let the loss turn NaN and the training loop stop cleanly.
+    finite = np.isfinite(rois).all(axis=1)
+    rois = np.where(finite[:, None], rois, 0)
+    gt_boxes = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
+    real = ~np.all(gt_boxes == schema.PAD_VALUE, axis=1)
+    gt_idx = np.flatnonzero(real)
+    hard = np.asarray(gt_hard, np.float32).reshape(-1)[gt_idx] > 0.5
+    # GT boxes join the proposals so every normal box has at least one perfect foreground RoI.
+    appended = gt_boxes[gt_idx[config.normal_columns(hard)]]
+    candidates = np.concatenate([rois, appended])
+    valid = np.concatenate([(np.asarray(scores).reshape(-1) >= 0) & finite,
+                            np.ones(len(appended), bool)])
+    # neg_thresh = pos_thresh: no in-between band; best_match_min_iou = pos_thresh: the
+    # "best candidate" rule adds nothing, as in GluonCV's RCNN stage.
+    assignment = assign_boxes(candidates, gt_boxes[gt_idx], hard, config,
+                              pos_thresh=pos_iou_thresh, neg_thresh=pos_iou_thresh,
+                              best_match_min_iou=pos_iou_thresh, valid=valid)
+    return candidates, valid, assignment, gt_idx
 
 
 class _SamplerOp(mx.operator.CustomOp):
