@@ -11,7 +11,7 @@ They are written as zero-box records to a ``.lst`` that the train script reads w
     scored = score_pool(net, pool, ctx)                   # mining.pool: one PoolImage per image
     rows = rank_and_select(scored, num, rank_by=...,      # mining.ranking: ranking, exclusion,
                            exclude_paths=...)             #   selection (rules there)
-    write_mining_outputs(out_lst, rows, ...)              # mining.outputs: FILE.lst, .csv, .png
+    write_mining_outputs(out, rows, ...)                  # mining.outputs: FILE.lst, .csv, .png
                                                           #   (the sheet: vis.mining_sheet)
 
 Identity of images: the real path of the image file (``os.path.realpath``), so a pool given as a
@@ -66,7 +66,7 @@ class MiningSummary(NamedTuple):
         return '\n'.join(lines)
 
 
-def mine_hard_negatives(net, ctx, pool_specs, out_lst, num, rank_by='max_score',
+def mine_hard_negatives(net, ctx, pool_specs, out, num, rank_by='max_score',
                         count_thresh=DEFAULT_COUNT_THRESH, exclude=(), append=False,
                         min_score=DEFAULT_MIN_SCORE, num_workers=0, progress=False,
                         sheet_size=DEFAULT_SHEET_SIZE, pool=None):
@@ -76,11 +76,11 @@ def mine_hard_negatives(net, ctx, pool_specs, out_lst, num, rank_by='max_score',
     ----------
     net, ctx : the detector and its contexts (see :func:`gluoncv_hard.mining.pool.score_pool`)
     pool_specs : list of str -- folders / zero-box ``.lst`` files (ignored when ``pool`` given)
-    out_lst : str -- ``FILE.lst``; ``FILE.csv`` and ``FILE.png`` are written beside it
+    out : str -- the ``FILE.lst`` to write; ``FILE.csv`` and ``FILE.png`` go beside it
     num : int -- images to select
     rank_by, count_thresh, min_score : see :func:`gluoncv_hard.mining.ranking.rank_and_select`
     exclude : list of str -- ``.lst`` files or folders whose images are never selected
-    append : bool -- keep the records of an existing ``out_lst`` (and exclude its images)
+    append : bool -- keep the records of an existing ``out`` file (and exclude its images)
     sheet_size : int -- images shown on the contact sheet
     pool : data set, optional -- an already opened pool
 
@@ -93,7 +93,7 @@ def mine_hard_negatives(net, ctx, pool_specs, out_lst, num, rank_by='max_score',
     InputError
         For a bad setting (named by ``param``), before anything is scored or written.
     """
-    lst_path, csv_path, png_path = output_paths(out_lst)
+    lst_path, csv_path, png_path = output_paths(out)
     check_num(num)
     exclude_paths = [path for spec in exclude for path in read_image_paths(spec)]
     if append and os.path.isfile(lst_path):

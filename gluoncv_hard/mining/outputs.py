@@ -22,19 +22,19 @@ __all__ = ['output_paths', 'mined_lst_lines', 'count_column', 'mining_csv_text',
            'write_mining_outputs']
 
 
-def output_paths(out_lst):
-    """``(FILE.lst, FILE.csv, FILE.png)`` for ``out_lst = FILE.lst``.
+def output_paths(out):
+    """``(FILE.lst, FILE.csv, FILE.png)`` for the output ``out = FILE.lst``.
 
     Raises
     ------
-    InputError (param ``out_lst``)
+    InputError (param ``out``)
         If the name does not end with ``.lst``.
     """
-    if not out_lst.endswith('.lst'):
+    if not out.endswith('.lst'):
         raise InputError('{}: the output must be a .lst file (training reads the mined '
-                         'negatives from FILE.lst)'.format(out_lst), param='out_lst')
-    base = out_lst[:-len('.lst')]
-    return out_lst, base + '.csv', base + '.png'
+                         'negatives from FILE.lst)'.format(out), param='out')
+    base = out[:-len('.lst')]
+    return out, base + '.csv', base + '.png'
 
 
 def mined_lst_lines(rows, lst_dir, start_index=0):
@@ -89,7 +89,7 @@ def _existing_lines(path):
     return lines, next_index
 
 
-def write_mining_outputs(out_lst, rows, count_thresh, append=False,
+def write_mining_outputs(out, rows, count_thresh, append=False,
                          sheet_size=DEFAULT_SHEET_SIZE, min_score=DEFAULT_MIN_SCORE,
                          rank_by='max_score'):
     """Write ``FILE.lst`` (selected images as zero-box records), ``FILE.csv`` (every pool
@@ -98,7 +98,7 @@ def write_mining_outputs(out_lst, rows, count_thresh, append=False,
     With ``append`` the records already in ``FILE.lst`` are kept and the new ones follow.
     Returns ``(lst, csv, png)`` paths.
     """
-    lst_path, csv_path, png_path = output_paths(out_lst)
+    lst_path, csv_path, png_path = output_paths(out)
     directory = os.path.dirname(os.path.abspath(lst_path))
     os.makedirs(directory, exist_ok=True)
     existing, start = ([], 0)

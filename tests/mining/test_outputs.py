@@ -43,7 +43,7 @@ def test_output_paths():
     assert output_paths('a/b.lst') == ('a/b.lst', 'a/b.csv', 'a/b.png')
     with pytest.raises(InputError, match='must be a .lst file') as error:
         output_paths('a/b.txt')
-    assert error.value.param == 'out_lst'
+    assert error.value.param == 'out'
 
 
 def test_lst_lines_are_zero_box_records_relative_to_the_list(rows, tmp_path):
