@@ -10,16 +10,16 @@ import sys
 
 from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
-from gluoncv_hard.mining.negatives import (
+from gluoncv_hard.mining.outputs import output_paths
+from gluoncv_hard.mining.ranking import (
     DEFAULT_COUNT_THRESH,
     DEFAULT_FRACTION,
     DEFAULT_MIN_SCORE,
-    DEFAULT_SHEET_SIZE,
     RANK_BY,
     default_num,
-    output_paths,
 )
 from gluoncv_hard.modeling.zoo import NETWORKS
+from gluoncv_hard.vis.mining_sheet import DEFAULT_SHEET_SIZE
 
 __all__ = ['build_parser', 'resolve_num', 'run', 'main']
 
@@ -129,7 +129,8 @@ def run(argv=None):
     from gluoncv_hard.data.classes import read_class_names
     from gluoncv_hard.engine.devices import parse_contexts
     from gluoncv_hard.engine.networks import load_trained_network
-    from gluoncv_hard.mining.negatives import mine_hard_negatives, open_pool
+    from gluoncv_hard.mining.negatives import mine_hard_negatives
+    from gluoncv_hard.mining.pool import open_pool
     pool = open_pool(args.pool)
     ctx = parse_contexts(args.gpus)
     net, _ = load_trained_network(args.params, ctx, network=args.network,

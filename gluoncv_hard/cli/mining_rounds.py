@@ -9,7 +9,7 @@ import sys
 
 from gluoncv_hard.cli.status import exit_status
 from gluoncv_hard.data.datasets import DATASET_KINDS
-from gluoncv_hard.mining.negatives import (
+from gluoncv_hard.mining.ranking import (
     DEFAULT_COUNT_THRESH,
     DEFAULT_FRACTION,
     DEFAULT_MIN_SCORE,

@@ -277,7 +277,9 @@ def run_rounds(config):
     """
     from gluoncv_hard.cli import train as train_cli
     from gluoncv_hard.engine.devices import parse_contexts
-    from gluoncv_hard.mining.negatives import default_num, mine_hard_negatives, open_pool
+    from gluoncv_hard.mining.negatives import mine_hard_negatives
+    from gluoncv_hard.mining.pool import open_pool
+    from gluoncv_hard.mining.ranking import default_num
     train_cli.parse_args(train_argv(config, 0, []))  # bad pass-through flags fail here
     ctx = parse_contexts(config.gpus)
     evaluator = _Evaluator(config, ctx)

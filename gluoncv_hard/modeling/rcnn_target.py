@@ -21,7 +21,7 @@ from gluoncv_hard import schema
 from gluoncv_hard.core.matching import IGNORE, HardConfig, assign_boxes
 from gluoncv_hard.core.sampling import as_generator, choose, sample_indices
 
-__all__ = ['sample_rois', 'RCNNTargetSampler', 'CUSTOM_OP_TYPE']
+__all__ = ['match_rois', 'sample_rois', 'RCNNTargetSampler', 'CUSTOM_OP_TYPE']
 
 CUSTOM_OP_TYPE = 'gluoncv_hard_rcnn_sampler'
 
@@ -57,6 +57,39 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
         RoIs that are not foreground
     """
     rng = as_generator(rng)
+    candidates, _, assignment, gt_idx = match_rois(rois, scores, gt_boxes, gt_hard,
+                                                   pos_iou_thresh, config)
+    pos, neg = sample_indices(assignment.labels, num_sample, max_pos, rng)
+    order = np.concatenate([pos, neg])
+    fill = num_sample - len(order)
+    if fill:
+        # Fixed output size: pad with RoIs that the loss will ignore.
+        unused = np.setdiff1d(np.arange(len(candidates)), order, assume_unique=True)
+        extra = choose(unused, fill, rng)
+        if len(extra) < fill:
+            extra = np.concatenate([extra, rng.choice(len(candidates), fill - len(extra))])
+        order = np.concatenate([order, extra])
+    samples = np.full(num_sample, IGNORE, np.float32)
+    samples[:len(pos)] = 1
+    samples[len(pos):len(pos) + len(neg)] = -1
+    matches = np.zeros(num_sample, np.float32)
+    matches[:len(pos)] = gt_idx[assignment.matches[pos]]
+    return candidates[order], samples, matches
+
+
+def match_rois(rois, scores, gt_boxes, gt_hard, pos_iou_thresh, config):
+    """The labels of the RCNN stage before sampling (the first half of :func:`sample_rois`).
+
+    Parameters are those of :func:`sample_rois`.
+
+    Returns
+    -------
+    candidates : (P + G, 4) float32, the proposals (non-finite ones zeroed), then the G appended
+        normal GT boxes
+    valid : (P + G,) bool, candidates that may be sampled
+    assignment : Assignment of the candidates to the real GT boxes ``gt_boxes[gt_idx]``
+    gt_idx : (M',) int64, the rows of ``gt_boxes`` that are not padding
+    """
     rois = np.asarray(rois, np.float32).reshape(-1, 4)
     # A diverging network proposes NaN/inf boxes; passed on, they crash ROIAlign. Zeroed and
     # never sampled as fg/bg, they let the loss turn NaN and the training loop stop cleanly.
@@ -76,22 +109,7 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
     assignment = assign_boxes(candidates, gt_boxes[gt_idx], hard, config,
                               pos_thresh=pos_iou_thresh, neg_thresh=pos_iou_thresh,
                               best_match_min_iou=pos_iou_thresh, valid=valid)
-    pos, neg = sample_indices(assignment.labels, num_sample, max_pos, rng)
-    order = np.concatenate([pos, neg])
-    fill = num_sample - len(order)
-    if fill:
-        # Fixed output size: pad with RoIs that the loss will ignore.
-        unused = np.setdiff1d(np.arange(len(candidates)), order, assume_unique=True)
-        extra = choose(unused, fill, rng)
-        if len(extra) < fill:
-            extra = np.concatenate([extra, rng.choice(len(candidates), fill - len(extra))])
-        order = np.concatenate([order, extra])
-    samples = np.full(num_sample, IGNORE, np.float32)
-    samples[:len(pos)] = 1
-    samples[len(pos):len(pos) + len(neg)] = -1
-    matches = np.zeros(num_sample, np.float32)
-    matches[:len(pos)] = gt_idx[assignment.matches[pos]]
-    return candidates[order], samples, matches
+    return candidates, valid, assignment, gt_idx
 
 
 class _SamplerOp(mx.operator.CustomOp):

@@ -113,15 +113,19 @@ class RPNTargetSampler(gluoncv_rpn_target.RPNTargetSampler):
                                  **self._thresholds())
         return self._samples(assignment)
 
+    def assign(self, candidates, gt_boxes, hard=None, valid=None):
+        """The labels before subsampling, as an :class:`gluoncv_hard.core.matching.Assignment`
+        of ``candidates (N, 4)`` to ``gt_boxes (M, 4)`` under this sampler's settings."""
+        gt_boxes = as_numpy(gt_boxes).reshape(-1, 4)
+        return assign_boxes(candidates, gt_boxes, _hard_flags(hard, len(gt_boxes)),
+                            self.hard_config, valid=valid, **self._thresholds())
+
     def sample_boxes(self, candidates, gt_boxes, hard=None, valid=None):
         """Same as ``__call__`` but from boxes: ``candidates (N, 4)``, ``gt_boxes (M, 4)``.
 
         This is the fast path: only overlapping pairs are evaluated.
         """
-        gt_boxes = as_numpy(gt_boxes).reshape(-1, 4)
-        assignment = assign_boxes(candidates, gt_boxes, _hard_flags(hard, len(gt_boxes)),
-                                  self.hard_config, valid=valid, **self._thresholds())
-        return self._samples(assignment)
+        return self._samples(self.assign(candidates, gt_boxes, hard, valid))
 
 
 class RPNTargetGenerator(gluoncv_rpn_target.RPNTargetGenerator):
@@ -144,6 +148,13 @@ class RPNTargetGenerator(gluoncv_rpn_target.RPNTargetGenerator):
     @property
     def sampler(self):
         return self._sampler
+
+    def valid_anchors(self, anchors, width, height):
+        """``(N,) bool``: the anchors ``(N, 4)`` that take part in sampling, those inside the
+        ``width x height`` input give or take ``allowed_border`` pixels; the others are ignored."""
+        border = self._allowed_border
+        return ((anchors[:, 0] >= -border) & (anchors[:, 1] >= -border)
+                & (anchors[:, 2] < width + border) & (anchors[:, 3] < height + border))
 
     def __call__(self, bbox, anchor, width, height, hard=None):
         # gluon's Block.__call__ takes positional arguments only; allow ``hard=`` by name.
@@ -168,10 +179,7 @@ class RPNTargetGenerator(gluoncv_rpn_target.RPNTargetGenerator):
         """
         anchors = as_numpy(anchor).reshape(-1, 4)
         gt_boxes = as_numpy(bbox).reshape(-1, 4)
-        border = self._allowed_border
-        valid_idx = np.flatnonzero(
-            (anchors[:, 0] >= -border) & (anchors[:, 1] >= -border)
-            & (anchors[:, 2] < width + border) & (anchors[:, 3] < height + border))
+        valid_idx = np.flatnonzero(self.valid_anchors(anchors, width, height))
         samples, matches = self._sampler.sample_boxes(anchors[valid_idx], gt_boxes, hard)
 
         # GluonCV's RPN loss wants 1 / 0 / -1 (pos / neg / ignore); this is the one place the

@@ -18,7 +18,7 @@ from gluoncv_hard.utils.atomic import write_bytes_atomic
 __all__ = ['NORMAL_GT', 'HARD_GT', 'POSITIVE', 'NEGATIVE', 'IGNORED', 'DETECTION', 'FALSE_ALARM',
            'MISS', 'UNLABELLED', 'BACKGROUND', 'TEXT', 'read_rgb', 'to_bgr', 'box_caption',
            'draw_boxes', 'draw_label', 'text_panel', 'legend_panel', 'stack_vertical',
-           'contact_sheet', 'save_png']
+           'contact_sheet', 'encode_png', 'save_png']
 
 # RGB. One place for every colour, so that a hard box looks the same in all tools.
 NORMAL_GT = (0, 200, 0)         # green
@@ -288,14 +288,23 @@ def contact_sheet(images, columns=2, pad=4):
     return sheet
 
 
-def save_png(path, rgb_image):
-    """Write an RGB ``uint8`` image as PNG, atomically (complete file or none)."""
+def encode_png(rgb_image):
+    """An RGB ``uint8`` image ``(H, W, 3)`` as PNG file bytes (``PNG_COMPRESSION``).
+
+    Every PNG the project writes is encoded here, so all of them have the same settings.
+    """
     image = np.asarray(rgb_image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError('save_png needs an (H, W, 3) uint8 RGB image, got {} {}'.format(
+        raise ValueError('a PNG needs an (H, W, 3) uint8 RGB image, got {} {}'.format(
             image.dtype, image.shape))
     ok, png = cv2.imencode('.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     if not ok:
         raise ValueError('OpenCV could not encode a {} image as PNG'.format(image.shape))
-    write_bytes_atomic(path, png.tobytes())
+    return png.tobytes()
+
+
+def save_png(path, rgb_image):
+    """Write an RGB ``uint8`` image as PNG (:func:`encode_png`), atomically (complete file or
+    none)."""
+    write_bytes_atomic(path, encode_png(rgb_image))

@@ -1,4 +1,4 @@
-"""Image-level hard negative mining (gluoncv_hard.mining, gluoncv_hard.cli.mine).
+"""Image-level hard negative mining: the whole job (mining.negatives) and gluoncv_hard.cli.mine.
 
 Ranking and selection are tested through the real prediction path with a detector whose
 output the test decides by the colour of each image (tests/detector_stub.py): a uniform image of
@@ -23,8 +23,11 @@ from detector_stub import (
 from gluoncv_hard.cli import mine as mine_cli
 from gluoncv_hard.data.datasets import open_negatives
 from gluoncv_hard.engine.checkpoint import save_checkpoint
-from gluoncv_hard.mining import negatives as mining
+from gluoncv_hard.mining.negatives import mine_hard_negatives
+from gluoncv_hard.mining.pool import open_pool, score_pool
+from gluoncv_hard.mining.ranking import rank_and_select
 from gluoncv_hard.vis import draw as visualize
+from gluoncv_hard.vis.mining_sheet import SHEET_COLUMNS, SHEET_THUMB
 
 CTX = [mx.cpu()]
 
@@ -57,7 +60,7 @@ def pool_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def scored(pool_dir):
-    return mining.score_pool(ColourCodedDetector(), mining.open_pool([pool_dir]), CTX)
+    return score_pool(ColourCodedDetector(), open_pool([pool_dir]), CTX)
 
 
 def test_stub_outputs_arrive_through_the_prediction_path(scored):
@@ -74,7 +77,7 @@ def test_stub_outputs_arrive_through_the_prediction_path(scored):
 
 
 def test_selects_exactly_the_top_n_by_max_score(scored):
-    rows = mining.rank_and_select(scored, 3)
+    rows = rank_and_select(scored, 3)
     assert [os.path.basename(r.image.path)[:-4] for r in rows[:4]] == [
         'b_best', 'f_second', 'd_many', 'a_mid']
     assert selected_names(rows) == ['b_best', 'f_second', 'd_many']
@@ -87,13 +90,13 @@ def test_rank_by_count_breaks_ties_by_max_score(tmp_path):
     # Two images with 2 detections each: the one with the higher top score ranks first.
     pool = make_pool(tmp_path / 'p', {'x_two_low': (120, 100), 'y_two_high': (220, 100),
                                       'z_five': (130, 250), 'w_one': (250, 50)})
-    images = mining.score_pool(ColourCodedDetector(), mining.open_pool([pool]), CTX)
-    rows = mining.rank_and_select(images, 3, rank_by='count', count_thresh=0.3)
+    images = score_pool(ColourCodedDetector(), open_pool([pool]), CTX)
+    rows = rank_and_select(images, 3, rank_by='count', count_thresh=0.3)
     assert selected_names(rows) == ['z_five', 'y_two_high', 'x_two_low']
     assert [r.count for r in rows] == [5, 2, 2, 1]
     # The count threshold decides what counts: at 0.5 only z_five's first detection (0.51)
     # counts, and its tie with w_one (one detection at 0.98) goes to the higher score.
-    rows = mining.rank_and_select(images, 1, rank_by='count', count_thresh=0.5)
+    rows = rank_and_select(images, 1, rank_by='count', count_thresh=0.5)
     assert [os.path.basename(r.image.path)[:-4] for r in rows] == [
         'y_two_high', 'w_one', 'z_five', 'x_two_low']
     assert [r.count for r in rows] == [2, 1, 1, 0] and selected_names(rows) == ['y_two_high']
@@ -101,20 +104,20 @@ def test_rank_by_count_breaks_ties_by_max_score(tmp_path):
 
 def test_exact_ties_keep_pool_order(tmp_path):
     pool = make_pool(tmp_path / 'p', {'m1': (200, 100), 'm2': (200, 100), 'm0': (200, 100)})
-    images = mining.score_pool(ColourCodedDetector(), mining.open_pool([pool]), CTX)
-    rows = mining.rank_and_select(images, 2)
+    images = score_pool(ColourCodedDetector(), open_pool([pool]), CTX)
+    rows = rank_and_select(images, 2)
     assert selected_names(rows) == ['m0', 'm1']  # pool order = sorted file names
 
 
 def test_exclusion_and_append(tmp_path, pool_dir):
     net = ColourCodedDetector()
     first = str(tmp_path / 'round1.lst')
-    summary = mining.mine_hard_negatives(net, CTX, [pool_dir], first, 2)
+    summary = mine_hard_negatives(net, CTX, [pool_dir], first, 2)
     assert selected_names(summary.rows) == ['b_best', 'f_second']
 
     # A later round excludes what was mined before: the next two hardest are chosen.
     second = str(tmp_path / 'round2.lst')
-    summary = mining.mine_hard_negatives(net, CTX, [pool_dir], second, 2, exclude=[first])
+    summary = mine_hard_negatives(net, CTX, [pool_dir], second, 2, exclude=[first])
     assert selected_names(summary.rows) == ['d_many', 'a_mid']
     assert summary.num_excluded == 2
     with open(tmp_path / 'round2.csv') as f:
@@ -123,7 +126,7 @@ def test_exclusion_and_append(tmp_path, pool_dir):
     assert table['b_best.png']['rank'] == '1'  # still ranked: it still fools the detector
 
     # --append keeps the file's records and never selects them again.
-    summary = mining.mine_hard_negatives(net, CTX, [pool_dir], first, 2, append=True)
+    summary = mine_hard_negatives(net, CTX, [pool_dir], first, 2, append=True)
     assert selected_names(summary.rows) == ['d_many', 'a_mid']
     negatives = open_negatives(first)
     assert [os.path.basename(negatives.image_path(i)) for i in range(len(negatives))] == [
@@ -132,25 +135,25 @@ def test_exclusion_and_append(tmp_path, pool_dir):
         assert [int(line.split('\t')[0]) for line in f] == [0, 1, 2, 3]
 
     # Without --append the file is replaced and its old content is not excluded.
-    summary = mining.mine_hard_negatives(net, CTX, [pool_dir], first, 1)
+    summary = mine_hard_negatives(net, CTX, [pool_dir], first, 1)
     assert selected_names(summary.rows) == ['b_best'] and len(open_negatives(first)) == 1
 
 
 def test_num_larger_than_the_pool_selects_every_qualifying_image(tmp_path, pool_dir):
-    summary = mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir],
-                                         str(tmp_path / 'all.lst'), 100)
+    summary = mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir],
+                                  str(tmp_path / 'all.lst'), 100)
     # e_none has no detection; c_low's best score 0.078 is above the default minimum 0.05.
     assert sorted(selected_names(summary.rows)) == sorted(set(COLOURS) - {'e_none'})
     assert summary.num_selected == summary.num_qualifying == len(COLOURS) - 1
     assert 'fewer than requested' in summary.text()
-    summary = mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir],
-                                         str(tmp_path / 'all.lst'), 100, min_score=0.5)
+    summary = mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir],
+                                  str(tmp_path / 'all.lst'), 100, min_score=0.5)
     assert sorted(selected_names(summary.rows)) == ['a_mid', 'b_best', 'd_many', 'f_second']
 
 
 def test_written_lst_is_accepted_by_open_negatives(tmp_path, pool_dir):
     out = str(tmp_path / 'sub' / 'mined.lst')  # another folder than the pool: relative paths
-    summary = mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 3)
+    summary = mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 3)
     negatives = open_negatives(out)
     assert len(negatives) == 3
     assert [os.path.realpath(negatives.image_path(i)) for i in range(3)] == [
@@ -161,15 +164,15 @@ def test_written_lst_is_accepted_by_open_negatives(tmp_path, pool_dir):
         fields = f.readline().rstrip('\n').split('\t')
     assert fields[1:5] == ['4', '6', '40', '30'] and fields[-1].startswith('../')
     # The mined list itself can be the pool of another run (folder and .lst agree on identity).
-    again = mining.mine_hard_negatives(ColourCodedDetector(), CTX, [out],
-                                       str(tmp_path / 'again.lst'), 5, exclude=[pool_dir])
+    again = mine_hard_negatives(ColourCodedDetector(), CTX, [out],
+                                str(tmp_path / 'again.lst'), 5, exclude=[pool_dir])
     assert again.num_excluded == 3 and again.num_selected == 0
 
 
 def test_csv_and_png_have_one_row_per_image_and_the_grid_size(tmp_path, pool_dir):
     out = str(tmp_path / 'mined.lst')
-    summary = mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 5,
-                                         count_thresh=0.6)
+    summary = mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 5,
+                                  count_thresh=0.6)
     with open(tmp_path / 'mined.csv') as f:
         table = list(csv.DictReader(f))
     assert len(table) == len(COLOURS)
@@ -180,9 +183,9 @@ def test_csv_and_png_have_one_row_per_image_and_the_grid_size(tmp_path, pool_dir
     assert table[2]['count_ge_0.6'] == '5' and table[2]['num_detections'] == '5'
 
     sheet = cv2.imread(str(tmp_path / 'mined.png'))
-    cell_w, cell_h = mining.SHEET_THUMB
+    cell_w, cell_h = SHEET_THUMB
     caption_h = visualize.text_panel(['a', 'b'], cell_w).shape[0]
-    columns = mining.SHEET_COLUMNS
+    columns = SHEET_COLUMNS
     assert sheet.shape[1] == columns * (cell_w + 4)
     grid_h = 2 * (caption_h + cell_h + 4)  # 5 images in rows of 4
     title_h = sheet.shape[0] - grid_h - 4
@@ -194,18 +197,11 @@ def test_csv_and_png_have_one_row_per_image_and_the_grid_size(tmp_path, pool_dir
     assert summary.png_path == str(tmp_path / 'mined.png')
 
 
-def test_default_num_is_fifteen_percent_of_the_training_set():
-    assert mining.default_num(240) == 36
-    assert mining.default_num(3) == 1
-    with pytest.raises(ValueError, match='at least 1'):
-        mining.default_num(0)
-
-
 def test_outputs_are_not_touched_when_mining_fails(tmp_path, pool_dir):
     out = tmp_path / 'mined.lst'
     out.write_text('keep me\n')
     with pytest.raises(ValueError, match='positive integer'):
-        mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], str(out), 0)
+        mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], str(out), 0)
     assert out.read_text() == 'keep me\n'
     assert sorted(os.listdir(tmp_path)) == ['mined.lst']
 
@@ -249,7 +245,7 @@ def test_cli_num_from_the_training_set(tmp_path, pool_dir, random_checkpoint):
     ('missing_params', 'does not exist'),
     ('empty_folder', 'holds no image'),
     ('empty_lst', 'holds no image'),
-    ('no_pool', 'give --pool'),
+    ('no_pool', '--pool: no pool of negatives given'),
     ('num_zero', '--num must be at least 1'),
     ('not_lst', 'must be a .lst file'),
     ('no_num', 'how many images to mine'),
@@ -293,7 +289,7 @@ def test_mined_lst_trains_with_neg_train(tmp_path, pool_dir):
     generate_demo_dataset(demo, seed=1, n_train=6, n_val=3, n_negatives_pool=3,
                           n_negatives_test=3, progress=False)
     out = str(tmp_path / 'mined.lst')
-    mining.mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 4)
+    mine_hard_negatives(ColourCodedDetector(), CTX, [pool_dir], out, 4)
     prefix = str(tmp_path / 'run')
     train_cli.run(['--network', 'tiny', '--dataset', 'voc', '--data-root', demo, '--val', '',
                    '--epochs', '1', '--lr', '0.01', '--num-workers', '0', '--log-interval', '0',

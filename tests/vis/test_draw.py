@@ -93,7 +93,8 @@ def test_contact_sheet_layout():
     assert sheet.shape == (3 * cell_h, 2 * cell_w, 3)
     for i, image in enumerate(images):
         r, c = divmod(i, 2)
-        tile = sheet[r * cell_h:r * cell_h + image.shape[0], c * cell_w:c * cell_w + image.shape[1]]
+        tile = sheet[r * cell_h:r * cell_h + image.shape[0],
+                     c * cell_w:c * cell_w + image.shape[1]]
         assert (tile == image).all()
     # The empty cell of the last row and the padding are white.
     assert (sheet[2 * cell_h:, cell_w:] == 255).all()
@@ -127,3 +128,18 @@ def test_save_png_round_trip_and_no_temporary_left(tmp_path):
     with pytest.raises(ValueError):
         visualize.save_png(str(tmp_path / 'y.png'), image.astype(np.float32))
     assert os.listdir(str(tmp_path)) == ['x.png']
+
+
+def test_save_png_writes_the_bytes_of_encode_png(tmp_path):
+    image = np.random.default_rng(1).integers(0, 255, (9, 31, 3)).astype(np.uint8)
+    png = visualize.encode_png(image)
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert (cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) == image).all()
+    path = str(tmp_path / 'x.png')
+    visualize.save_png(path, image)
+    with open(path, 'rb') as f:
+        assert f.read() == png
+    for bad in (image[:, :, 0], image.astype(np.float32), np.zeros((4, 4, 4), np.uint8)):
+        with pytest.raises(ValueError, match='a PNG needs an'):
+            visualize.encode_png(bad)
