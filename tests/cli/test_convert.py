@@ -51,7 +51,8 @@ def test_voc_with_rules_negatives_and_rec(tmp_path, capsys):
 def test_hard_if_truncated_alone(tmp_path, capsys):
     root = small_voc(tmp_path / 'VOC')
     out = str(tmp_path / 'voc.lst')
-    assert convert_main(['--format', 'voc', '--root', root, '--hard-if-truncated',
+    # --data-root: the name every other command gives the data folder.
+    assert convert_main(['--format', 'voc', '--data-root', root, '--hard-if-truncated',
                          '--out', out]) == 0
     assert '1 from annotations, 0 by --hard-if-smaller, 1 by --hard-if-truncated' in \
         capsys.readouterr().out
@@ -124,6 +125,24 @@ def test_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
     assert convert_main(args + ['--clip']) == 2
     err = capsys.readouterr().err
     assert err.startswith('1 warning:') and '\nerror: 3 errors:' in err
+
+
+def test_a_reencode_failure_names_the_flag_and_debug_shows_where(tmp_path, capsys):
+    write_image(str(tmp_path / 'img' / 'a.jpg'), 40, 30)
+    with open(str(tmp_path / 'img' / 'a.jpg'), 'r+b') as f:
+        f.seek(200)  # past the header: the size still reads, the pixels do not decode
+        f.write(b'\xff\xd9' + b'\0' * 64)
+    out = str(tmp_path / 'x.lst')
+    args = ['--negatives', str(tmp_path / 'img'), '--out', out, '--rec', '--reencode',
+            '--no-progress']
+    assert convert_main(args) == 2
+    err = capsys.readouterr().err
+    assert 'error: --reencode: {}: OpenCV cannot decode'.format(
+        os.path.join(str(tmp_path), 'img', 'a.jpg')) in err and 'Traceback' not in err
+    assert not os.path.exists(out)
+    assert convert_main(args + ['--debug']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback (most recent call last)' in err and '_image_bytes' in err
 
 
 def test_duplicate_in_image_sets(tmp_path, capsys):
