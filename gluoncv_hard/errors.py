@@ -13,9 +13,9 @@ error                  meaning                                                  
 anything else          an internal error: a bug, reported with its traceback       1
 =====================  ==========================================================  ====
 
-Library messages speak of parameters, not flags. An :class:`InputError` may name the parameter it
-is about (``param='resume'``); a console command then prefixes the message with its flag
-(``--resume``).
+Library messages speak of parameters, not flags. An :class:`InputError` (or a
+:class:`SetupError`) may name the parameter it is about (``param='resume'``); a console command
+then shows its flag instead (``--resume: ...``; see ``cli/status.py``).
 """
 
 __all__ = ['InputError', 'InputNotFoundError', 'OutputExistsError', 'SetupError',

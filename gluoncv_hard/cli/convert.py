@@ -87,7 +87,7 @@ def build_convert_parser():
                         help='show at most N errors and N warnings (all are counted; default '
                              '%(default)s)')
     output.add_argument('--no-progress', action='store_true', help='no progress bars')
-    add_debug_argument(output)
+    add_debug_argument(parser)
     return parser
 
 

@@ -26,7 +26,7 @@ EXIT_INTERRUPTED = 130
 
 # Library parameters whose flag is the same in every command but not ``--`` + the name; a
 # command's own ``flags`` take precedence.
-COMMON_FLAGS = {'params_path': '--params'}
+COMMON_FLAGS = {'params_path': '--params', 'kind': '--dataset'}
 
 # Missing or unusable files the user named: bad input, not a bug.
 _USER_OS_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,

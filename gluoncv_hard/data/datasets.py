@@ -30,8 +30,9 @@ def open_dataset(kind, path, data_root='', classes=None):
     Raises
     ------
     InputError
-        Naming the parameter (``param``) when a file or folder is missing (then also a
-        ``FileNotFoundError``), and ``DataError`` (a kind of it) for errors in the data.
+        For a missing file or folder (``InputNotFoundError``, also a ``FileNotFoundError``) or
+        an unknown ``kind``, naming the parameter (``param``) where it is known; ``DataError``
+        (a kind of it) for errors in the data.
     """
     from gluoncv_hard.data import COCODetection, LstDetection, RecordFileDetection, VOCDetection
     if kind == 'voc':

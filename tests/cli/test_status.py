@@ -88,7 +88,7 @@ def test_divergence_exits_3_and_ctrl_c_130(capsys):
 
 def test_flag_names():
     assert flag_of('data_root') == '--data-root'
-    assert flag_of('params_path') == '--params'
+    assert flag_of('params_path') == '--params' and flag_of('kind') == '--dataset'
     assert flag_of('params_path', {'params_path': '--checkpoint'}) == '--checkpoint'
     parser = argparse.ArgumentParser()
     add_debug_argument(parser)
