@@ -1,26 +1,28 @@
-"""Packaging for gluoncv-hard.
+"""Packaging: the dependencies, with their pins read from ``constraints.txt``.
 
-Every version pin lives in ``constraints.txt``; this file only says which packages are needed
-and reads their pins from there, so the two can never disagree.
+Everything else (name, version, console scripts, ...) is in ``pyproject.toml``. Every version pin
+lives in ``constraints.txt``; this file only says which packages are needed and reads their pins
+from there, so that ``pip install .`` and ``pip install -c constraints.txt ...`` can never
+disagree.
 """
 import os
 import re
 
-from setuptools import find_packages, setup
+from setuptools import setup
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+CONSTRAINTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'constraints.txt')
 
 
-def read_pins(path=os.path.join(HERE, 'constraints.txt')):
+def read_pins(path=CONSTRAINTS):
     """Return ``{normalized_name: requirement_string}`` from a pip constraints file."""
     pins = {}
     with open(path, encoding='utf-8') as f:
         for line in f:
-            line = line.split('#', 1)[0].strip()
-            if not line:
+            requirement = line.split('#', 1)[0].strip()
+            if not requirement:
                 continue
-            name = re.split(r'[<>=!~ ;\[]', line, maxsplit=1)[0]
-            pins[name.lower().replace('_', '-')] = line
+            name = re.split(r'[<>=!~ ;\[]', requirement, maxsplit=1)[0]
+            pins[name.lower().replace('_', '-')] = requirement
     return pins
 
 
@@ -32,33 +34,11 @@ def pinned(*names):
 
 
 setup(
-    name='gluoncv-hard',
-    version='0.1.0',
-    description='Hard ground truth and hard negative mining for GluonCV Faster R-CNN',
-    long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
-    long_description_content_type='text/markdown',
-    license='Apache-2.0',
-    python_requires='>=3.8',
-    packages=find_packages(include=['gluoncv_hard', 'gluoncv_hard.*']),
     install_requires=pinned('gluoncv', 'numpy', 'opencv-python', 'scikit-image', 'pandas',
                             'matplotlib', 'scipy', 'tqdm'),
     extras_require={
         'cpu': pinned('mxnet'),
         'cu112': pinned('mxnet-cu112'),
-        'dev': pinned('pytest', 'hypothesis'),
+        'dev': pinned('pytest', 'hypothesis', 'ruff'),
     },
-    entry_points={'console_scripts': [
-        'gluoncv-hard-demo = gluoncv_hard.cli.demo:main',
-        'gluoncv-hard-train = gluoncv_hard.cli.train:main',
-        'gluoncv-hard-eval = gluoncv_hard.cli.evaluate:main',
-        'gluoncv-hard-mine = gluoncv_hard.cli.mine:main',
-        'gluoncv-hard-mining-rounds = gluoncv_hard.cli.mining_rounds:main',
-        'gluoncv-hard-audit = gluoncv_hard.cli.audit:main',
-        'gluoncv-hard-explain = gluoncv_hard.cli.explain:main',
-        'gluoncv-hard-visualize-sampling = gluoncv_hard.cli.visualize_sampling:main',
-        'gluoncv-hard-make-demo = gluoncv_hard.cli.make_demo:main',
-        'gluoncv-hard-demo-preview = gluoncv_hard.cli.demo_preview:main',
-        'gluoncv-hard-convert = gluoncv_hard.cli.convert:convert_main',
-        'gluoncv-hard-lst-stats = gluoncv_hard.cli.convert:stats_main',
-    ]},
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Convert VOC / COCO / CSV annotations and negative folders to a detection .lst (and .rec).
 
-Thin wrapper of ``gluoncv_hard.data.cli.convert_main`` (installed as ``gluoncv-hard-convert``);
+Thin wrapper of ``gluoncv_hard.cli.convert.convert_main`` (installed as ``gluoncv-hard-convert``);
 run with ``--help`` for the options and docs/data.md for the formats.
 """
 import sys

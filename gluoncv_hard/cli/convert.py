@@ -1,31 +1,26 @@
-"""Command lines ``gluoncv-hard-convert`` and ``gluoncv-hard-lst-stats`` (argparse only).
+"""Command line ``gluoncv-hard-convert`` (argparse only; the work is ``data.convert``).
 
-Exit status: 0 on success, 1 when the input data has errors (all listed, nothing written),
-2 for wrong arguments.
+Exit status (``cli.status``): 0 on success, 2 for wrong arguments or when the input data has
+errors (all listed, nothing written), 1 for an internal error.
 """
 import argparse
-import json
-import os
 import sys
 
-from gluoncv_hard.data.classes import classes_path_for, read_class_names
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.data.classes import read_class_names
 from gluoncv_hard.data.coco import coco_source
 from gluoncv_hard.data.convert import convert_to_lst, format_summary
 from gluoncv_hard.data.csv_source import CSV_COLUMNS, csv_source
 from gluoncv_hard.data.negatives import negatives_source
-from gluoncv_hard.data.problems import DEFAULT_DISPLAY_LIMIT, DataError, ProblemLog
-from gluoncv_hard.data.records import RecordFormatError
-from gluoncv_hard.data.stats import format_stats, stats_of_file
+from gluoncv_hard.data.problems import DEFAULT_DISPLAY_LIMIT, ProblemLog
 from gluoncv_hard.data.voc import voc_source
 
-__all__ = ['convert_main', 'stats_main']
-
-EXIT_DATA_ERROR = 1
+__all__ = ['build_convert_parser', 'run', 'convert_main']
 
 CONVERT_DESCRIPTION = """\
 Convert VOC XML folders, COCO JSON or CSV exports (and folders of negative images) into
 GluonCV's detection .lst (and .rec/.idx), with a hard flag per box. Every input problem is
-listed at the end; if there is any, nothing is written and the exit status is 1.
+listed at the end; if there is any, nothing is written and the exit status is 2.
 """
 
 CONVERT_EPILOG = """\
@@ -56,8 +51,9 @@ def build_convert_parser():
     source = parser.add_argument_group('input')
     source.add_argument('--format', choices=('voc', 'coco', 'csv'),
                         help='annotation format (omit to convert only --negatives)')
-    source.add_argument('--root', help='voc: VOC-layout folder (Annotations/, JPEGImages/, '
-                                       'ImageSets/Main/), e.g. VOCdevkit/VOC2007')
+    source.add_argument('--root', '--data-root', dest='root',
+                        help='voc: VOC-layout folder (Annotations/, JPEGImages/, '
+                             'ImageSets/Main/), e.g. VOCdevkit/VOC2007')
     source.add_argument('--sets', help='voc: comma-separated image sets, e.g. train,val '
                                        '(default: every Annotations/*.xml)')
     source.add_argument('--ann', help='coco: the annotation JSON file')
@@ -91,6 +87,7 @@ def build_convert_parser():
                         help='show at most N errors and N warnings (all are counted; default '
                              '%(default)s)')
     output.add_argument('--no-progress', action='store_true', help='no progress bars')
+    add_debug_argument(parser)
     return parser
 
 
@@ -128,8 +125,14 @@ def _print_warnings(log):
         print(text, file=sys.stderr)
 
 
-def convert_main(argv=None):
-    """Entry point of ``gluoncv-hard-convert``; returns the exit status."""
+def run(argv=None):
+    """Convert as the command line says; returns the ``ConversionResult``.
+
+    Raises
+    ------
+    DataError
+        When the input has errors (after printing the warnings); nothing is written then.
+    """
     parser = build_convert_parser()
     args = parser.parse_args(argv)
     _check_convert_args(parser, args)
@@ -142,51 +145,20 @@ def convert_main(argv=None):
     log = ProblemLog(display_limit=args.max_errors)
     progress = False if args.no_progress else None
     try:
-        result = convert_to_lst(
+        return convert_to_lst(
             _sources(args, log, progress), args.out, class_names=class_names,
             image_root=args.image_root, clip=args.clip, hard_if_smaller=args.hard_if_smaller,
             hard_if_truncated=args.hard_if_truncated, rec=args.rec, reencode=args.reencode,
             log=log, progress=progress)
-    except DataError as e:
-        # Warnings first, so that the errors are what stays on screen.
+    finally:
+        # Before the errors or the summary, so that those are what stays on screen.
         _print_warnings(log)
-        print(str(e), file=sys.stderr)
-        print('nothing was written; fix the errors above and run again', file=sys.stderr)
-        return EXIT_DATA_ERROR
-    _print_warnings(log)
-    print(format_summary(result))
-    return 0
 
 
-def build_stats_parser():
-    """The ``gluoncv-hard-lst-stats`` argument parser."""
-    parser = argparse.ArgumentParser(
-        prog='gluoncv-hard-lst-stats',
-        description='Count images, negatives (images without boxes), boxes and hard boxes per '
-                    'class, and box sizes of a detection .lst or .rec (images are not read).')
-    parser.add_argument('path', help='a .lst file, or a .rec file with its .idx beside it')
-    parser.add_argument('--classes', metavar='FILE',
-                        help='class names, one per line (default: PATH.classes.txt beside the '
-                             'file if it exists, else class ids)')
-    parser.add_argument('--json', action='store_true', help='print JSON instead of tables')
-    return parser
+def convert_main(argv=None):
+    """Entry point of ``gluoncv-hard-convert``; returns the exit status."""
+    return exit_status(run, argv, lambda result: print(format_summary(result)))
 
 
-def stats_main(argv=None):
-    """Entry point of ``gluoncv-hard-lst-stats``; returns the exit status."""
-    parser = build_stats_parser()
-    args = parser.parse_args(argv)
-    classes_path = args.classes or classes_path_for(args.path)
-    class_names = None
-    if args.classes or os.path.isfile(classes_path):
-        try:
-            class_names = read_class_names(classes_path)
-        except (OSError, ValueError) as e:
-            parser.error('--classes: {}'.format(e))
-    try:
-        stats = stats_of_file(args.path, class_names)
-    except (OSError, RecordFormatError, ValueError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return EXIT_DATA_ERROR
-    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
-    return 0
+if __name__ == '__main__':
+    sys.exit(convert_main())

@@ -2,12 +2,16 @@
 import argparse
 import sys
 
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
 from gluoncv_hard.demo import generate
 
-__all__ = ['main']
+__all__ = ['build_parser', 'run', 'main']
+
+# generate_demo_dataset's parameters whose flag is not ``--`` + their name.
+FLAGS = {'out_dir': '--out'}
 
 
-def _parser():
+def build_parser():
     parser = argparse.ArgumentParser(
         prog='gluoncv-hard-make-demo',
         description='Build the offline demo face-detection data set (Pascal VOC layout) from '
@@ -20,9 +24,11 @@ def _parser():
                         help='train scenes with faces (default: %(default)s)')
     parser.add_argument('--n-val', type=int, default=generate.DEFAULT_COUNTS['val'],
                         help='val scenes with unseen faces (default: %(default)s)')
-    parser.add_argument('--n-negatives-pool', type=int, default=generate.DEFAULT_COUNTS['negatives_pool'],
+    parser.add_argument('--n-negatives-pool', type=int,
+                        default=generate.DEFAULT_COUNTS['negatives_pool'],
                         help='face-free scenes for hard negative mining (default: %(default)s)')
-    parser.add_argument('--n-negatives-test', type=int, default=generate.DEFAULT_COUNTS['negatives_test'],
+    parser.add_argument('--n-negatives-test', type=int,
+                        default=generate.DEFAULT_COUNTS['negatives_test'],
                         help='held-out face-free scenes for the false-positive metric '
                              '(default: %(default)s)')
     parser.add_argument('--max-faces', type=int, default=generate.DEFAULT_MAX_FACES,
@@ -33,21 +39,21 @@ def _parser():
                         help='replace OUT even if it is a non-empty directory not made by this '
                              'generator')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    add_debug_argument(parser)
     return parser
 
 
-def main(argv=None):
-    """Console entry point ``gluoncv-hard-make-demo``. Returns the exit status."""
-    args = _parser().parse_args(argv)
-    try:
-        summary = generate.generate_demo_dataset(
-            args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val,
-            n_negatives_pool=args.n_negatives_pool, n_negatives_test=args.n_negatives_test,
-            max_faces=args.max_faces, hard_fraction=args.hard_fraction, force=args.force,
-            progress=not args.quiet)
-    except (FileExistsError, ValueError) as error:
-        print('gluoncv-hard-make-demo: error: {}'.format(error), file=sys.stderr)
-        return 2
+def run(argv=None):
+    """Build the data set the command line describes; returns the generator's summary."""
+    args = build_parser().parse_args(argv)
+    return generate.generate_demo_dataset(
+        args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val,
+        n_negatives_pool=args.n_negatives_pool, n_negatives_test=args.n_negatives_test,
+        max_faces=args.max_faces, hard_fraction=args.hard_fraction, force=args.force,
+        progress=not args.quiet)
+
+
+def _print_summary(summary):
     images = summary['images']
     print('Wrote {} in {:.1f} s: {} train + {} val scenes, {} + {} negative scenes; '
           '{} faces ({} hard: {}), {} unlabelled non-faces'.format(
@@ -56,8 +62,11 @@ def main(argv=None):
               summary['hard_faces'],
               ', '.join('{} {}'.format(k, v) for k, v in summary['hard_by_reason'].items()),
               summary['distractors']))
-    return 0
 
+
+def main(argv=None):
+    """Console entry point ``gluoncv-hard-make-demo``. Returns the exit status."""
+    return exit_status(run, argv, _print_summary, FLAGS)
 
 
 if __name__ == '__main__':

@@ -24,6 +24,10 @@ EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
 
+# Library parameters whose flag is the same in every command but not ``--`` + the name; a
+# command's own ``flags`` take precedence.
+COMMON_FLAGS = {'params_path': '--params', 'kind': '--dataset'}
+
 # Missing or unusable files the user named: bad input, not a bug.
 _USER_OS_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
                    PermissionError)
@@ -36,20 +40,30 @@ def add_debug_argument(parser):
 
 
 def flag_of(param, flags=None):
-    """The command-line flag of a library parameter: ``flags[param]`` or ``--param-name``."""
+    """The command-line flag of a library parameter: ``flags[param]``, ``COMMON_FLAGS[param]``
+    or ``--param-name``."""
     if flags and param in flags:
         return flags[param]
-    return '--' + param.replace('_', '-')
+    return COMMON_FLAGS.get(param, '--' + param.replace('_', '-'))
 
 
 def _message(error, flags):
+    """The error's text, naming its parameter as the command's flag.
+
+    A message that starts with the parameter's name (``'seed must be ...'``) gets the flag in
+    its place (``'--seed must be ...'``); any other gets the flag in front (``'--out: ...'``).
+    """
     text = str(error)
     param = getattr(error, 'param', None)
-    if param:
-        flag = flag_of(param, flags)
-        if not text.startswith(flag):
-            text = '{}: {}'.format(flag, text)
-    return text
+    if not param:
+        return text
+    flag = flag_of(param, flags)
+    if text.startswith(flag):
+        return text
+    rest = text[len(param):]
+    if text.startswith(param) and not (rest[:1].isalnum() or rest[:1] == '_'):
+        return flag + rest
+    return '{}: {}'.format(flag, text)
 
 
 def exit_status(run, argv=None, on_success=None, flags=None):

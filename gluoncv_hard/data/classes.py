@@ -1,6 +1,8 @@
 """Class-name files: one class name per line, the line order gives the class id."""
 import os
 
+from gluoncv_hard.errors import InputError
+
 __all__ = ['classes_path_for', 'read_class_names', 'infer_class_names']
 
 
@@ -16,6 +18,12 @@ def read_class_names(path):
     Returns
     -------
     list of str
+
+    Raises
+    ------
+    InputError
+        For a name listed twice (the message names the file: which setting it came from, only
+        the caller knows). A missing file raises ``FileNotFoundError``.
     """
     with open(path, encoding='utf-8') as f:
         names = [line.strip() for line in f]
@@ -23,7 +31,7 @@ def read_class_names(path):
     seen = set()
     for name in names:
         if name in seen:
-            raise ValueError('{}: class {!r} is listed twice; each class must appear once'
+            raise InputError('{}: class {!r} is listed twice; each class must appear once'
                              .format(path, name))
         seen.add(name)
     return names

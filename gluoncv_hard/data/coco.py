@@ -25,7 +25,8 @@ def _load_json(path, log):
         with open(path, encoding='utf-8') as f:
             return json.load(f)
     except OSError as e:
-        log.error(path, 'cannot read the annotation file ({})'.format(e.strerror), 'check --ann')
+        log.error(path, 'cannot read the annotation file ({})'.format(e.strerror),
+                  'check the annotation file path')
     except json.JSONDecodeError as e:
         log.error('{}:{}:{}'.format(path, e.lineno, e.colno), 'malformed JSON ({})'.format(e.msg),
                   'fix the file (e.g. check it with python -m json.tool)')

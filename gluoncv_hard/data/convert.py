@@ -5,7 +5,7 @@ found it raises ``DataError`` listing all of them and writes nothing. Otherwise 
 written to temporary files and renamed into place together, the ``.lst`` last.
 """
 import os
-from typing import Dict, List, NamedTuple
+from typing import NamedTuple
 
 from tqdm import tqdm
 
@@ -22,12 +22,15 @@ from gluoncv_hard.data.records import (
 )
 from gluoncv_hard.data.stats import compute_stats, format_stats
 from gluoncv_hard.data.validation import validate_items
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.utils.atomic import atomic_outputs
 
 __all__ = ['ConversionResult', 'convert_to_lst', 'default_image_root', 'format_summary']
 
 # Re-encoding (``reencode=True``) writes JPEG at this quality.
 REENCODE_JPEG_QUALITY = 95
+# The last line of the DataError of a conversion.
+NOTHING_WRITTEN = 'nothing was written; fix the errors above and run again'
 
 
 class ConversionResult(NamedTuple):
@@ -46,14 +49,14 @@ class ConversionResult(NamedTuple):
     hard_boxes_by_reason : dict
     warnings : list of Problem
     """
-    records: List
-    class_names: List[str]
+    records: list
+    class_names: list[str]
     image_root: str
-    outputs: Dict[str, str]
+    outputs: dict[str, str]
     clipped_boxes: int
     dropped_boxes: int
-    hard_boxes_by_reason: Dict[str, int]
-    warnings: List
+    hard_boxes_by_reason: dict[str, int]
+    warnings: list
 
 
 def default_image_root(image_paths):
@@ -68,7 +71,9 @@ def _image_bytes(path, reencode):
     import cv2
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError('{}: OpenCV cannot decode the image for --reencode'.format(path))
+        raise InputError('{}: OpenCV cannot decode the image to re-encode it; re-export the '
+                         'image, or copy the file bytes as they are (reencode=False)'.format(path),
+                         param='reencode')
     ok, encoded = cv2.imencode('.jpg', image, [cv2.IMWRITE_JPEG_QUALITY, REENCODE_JPEG_QUALITY])
     if not ok:
         raise ValueError('{}: JPEG encoding failed'.format(path))
@@ -111,6 +116,8 @@ def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=Fa
     ------
     DataError
         If the sources or their validation produced any error; nothing is written then.
+    InputError
+        With ``reencode``, for an image OpenCV cannot decode; nothing is written then.
     """
     log = log or ProblemLog()
     result = validate_items(sources, log, class_names=class_names, clip=clip,
@@ -118,7 +125,7 @@ def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=Fa
                             progress=progress)
     if not result.records and not log.errors:
         log.error(out_path, 'no image to convert', 'check the input paths and image sets')
-    log.raise_if_errors()
+    log.raise_if_errors(NOTHING_WRITTEN)
 
     records = result.records
     image_root = os.path.abspath(image_root or default_image_root(r.image_path for r in records))
@@ -128,7 +135,7 @@ def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=Fa
             check_lst_path(relative)
         except RecordFormatError as e:
             log.error(record.image_path, str(e))
-    log.raise_if_errors()
+    log.raise_if_errors(NOTHING_WRITTEN)
 
     outputs = {'lst': out_path, 'classes': classes_path_for(out_path)}
     if rec:

@@ -80,19 +80,20 @@ def csv_source(csv_path, image_dir, log):
                     log.error(where, 'row does not have the {} fields of the header'.format(
                         len(header)), 'fix the row (quote fields that contain commas)')
                     continue
-                row = {key: value.strip() for key, value in row.items()}
-                if not row['image']:
+                fields = {key: value.strip() for key, value in row.items()}
+                if not fields['image']:
                     log.error(where, 'empty image column', 'name the image file')
                     continue
-                parsed = _parse_row(row, where, log)
+                parsed = _parse_row(fields, where, log)
                 if parsed is False:
                     continue
-                objects = objects_of_image.setdefault(row['image'], [])
+                objects = objects_of_image.setdefault(fields['image'], [])
                 first_line_of_image.setdefault(row['image'], where)
                 if parsed is not None:
                     objects.append(parsed)
     except OSError as e:
-        log.error(csv_path, 'cannot read the CSV file ({})'.format(e.strerror), 'check --csv')
+        log.error(csv_path, 'cannot read the CSV file ({})'.format(e.strerror),
+                  'check the CSV file path')
         return Source('csv', [])
     except (csv.Error, UnicodeDecodeError) as e:
         log.error(csv_path, 'malformed CSV ({})'.format(e), 'save it as UTF-8 comma-separated')

@@ -4,7 +4,8 @@ Sources (VOC, COCO, CSV, negative folders) only parse their format into ``Source
 pixel coordinates and class names. Everything else (image checks, class ids, clipping, hard
 rules) happens once, in ``validation.validate_items``, which turns them into ``Record``s.
 """
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple, Optional
 
 import numpy as np
 

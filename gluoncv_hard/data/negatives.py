@@ -30,7 +30,7 @@ def negatives_source(folder, log):
         ``kind='negatives'``; image ids are ``<folder name>/<path relative to folder>``.
     """
     if not os.path.isdir(folder):
-        log.error(folder, 'negatives folder does not exist', 'check the --negatives path')
+        log.error(folder, 'negatives folder does not exist', 'check the folder path')
         return Source('negatives', [])
     folder_name = os.path.basename(os.path.normpath(os.path.abspath(folder)))
     relative_paths = []
@@ -40,7 +40,7 @@ def negatives_source(folder, log):
                            for name in files if is_image_file(name)]
     if not relative_paths:
         log.error(folder, 'negatives folder holds no image ({})'.format(
-            ', '.join(IMAGE_EXTENSIONS)), 'check the --negatives path')
+            ', '.join(IMAGE_EXTENSIONS)), 'check the folder path')
     items = [SourceItem('{}/{}'.format(folder_name, relative.replace(os.sep, '/')),
                         os.path.join(folder, relative), os.path.join(folder, relative),
                         None, None, ())

@@ -36,12 +36,13 @@ class DataError(InputError):
     """Input data has errors. ``problems`` lists every one of them (a list of ``Problem``).
 
     The message shows the first ``limit`` problems, each naming the file/line/image id, what
-    is wrong and how to fix it.
+    is wrong and how to fix it, then ``note`` (e.g. what was not done because of them) if given.
     """
 
-    def __init__(self, problems, limit=DEFAULT_DISPLAY_LIMIT):
+    def __init__(self, problems, limit=DEFAULT_DISPLAY_LIMIT, note=''):
         self.problems = list(problems)
-        super().__init__(_format_list('error', self.problems, limit))
+        text = _format_list('error', self.problems, limit)
+        super().__init__(text + '\n' + note if note else text)
 
 
 class ProblemLog:
@@ -66,10 +67,10 @@ class ProblemLog:
         """Record a warning: the data was used, possibly after a documented fix."""
         self.warnings.append(Problem(str(where), what, fix))
 
-    def raise_if_errors(self):
-        """Raise ``DataError`` listing every error recorded so far, if there is any."""
+    def raise_if_errors(self, note=''):
+        """Raise ``DataError`` listing every error recorded so far (then ``note``), if any."""
         if self.errors:
-            raise DataError(self.errors, self.display_limit)
+            raise DataError(self.errors, self.display_limit, note)
 
     def format_warnings(self):
         """The warnings as text (first ``display_limit`` of them), or ``''`` if none."""

@@ -21,13 +21,13 @@ import numpy as np
 from gluoncv import data as gdata
 from mxnet.gluon.data import Dataset
 
-from gluoncv_hard import schema
 from gluoncv_hard.data.classes import read_class_names
 from gluoncv_hard.data.coco import coco_source
 from gluoncv_hard.data.negatives import negatives_source
 from gluoncv_hard.data.problems import ProblemLog
 from gluoncv_hard.data.records import (
     RecordFormatError,
+    checked_label,
     label_to_pixels,
     parse_lst_line,
     parse_record_label,
@@ -36,6 +36,7 @@ from gluoncv_hard.data.records import (
 )
 from gluoncv_hard.data.validation import validate_items
 from gluoncv_hard.data.voc import voc_source
+from gluoncv_hard.errors import InputError, InputNotFoundError
 
 __all__ = ['LstDetection', 'RecordFileDetection', 'SourceDetection', 'VOCDetection',
            'COCODetection', 'NegativeDetection', 'ConcatDetection']
@@ -44,7 +45,7 @@ __all__ = ['LstDetection', 'RecordFileDetection', 'SourceDetection', 'VOCDetecti
 def _check_decoded_size(img, width, height, where):
     decoded_height, decoded_width = img.shape[:2]
     if width and (decoded_width, decoded_height) != (width, height):
-        raise ValueError(
+        raise InputError(
             '{}: the record says the image is {}x{} but it decodes as {}x{}; its boxes were made '
             'for another version of the image (or one with an EXIF rotation): re-create the '
             'record from the current image'.format(where, width, height, decoded_width,
@@ -90,8 +91,8 @@ class LstDetection(gdata.LstDetection):
                 where = '{}:{}'.format(filename, line_number)
                 try:
                     parsed = parse_lst_line(line, where)
-                    label = schema.validate_label(parsed.record.label, where)
-                except (RecordFormatError, ValueError) as e:
+                    label = checked_label(parsed.record, where)
+                except RecordFormatError as e:
                     log.error(where, str(e).replace(where + ': ', '', 1))
                     continue
                 self._items.append(os.path.join(root, parsed.path))
@@ -116,8 +117,8 @@ class LstDetection(gdata.LstDetection):
     def __getitem__(self, idx):
         path = self._items[idx]
         if not os.path.isfile(path):
-            raise FileNotFoundError('{}: image {} does not exist; check the root argument ({})'
-                                    .format(self._where[idx], path, 'LstDetection(..., root=)'))
+            raise InputNotFoundError('{}: image {} does not exist; check the root argument ({})'
+                                     .format(self._where[idx], path, 'LstDetection(..., root=)'))
         img = mx.image.imread(path, self._flag)
         record = self._records[idx]
         _check_decoded_size(img, record.width, record.height, self._where[idx])
@@ -137,7 +138,7 @@ class RecordFileDetection(gdata.RecordFileDetection):
     Notes
     -----
     Records are parsed and checked when read (``__getitem__``); a malformed one raises a
-    ``ValueError`` naming the file and record position.
+    ``RecordFormatError`` (an ``InputError``) naming the file and record position.
     """
 
     def __init__(self, filename, coord_normalized=True):
@@ -155,7 +156,7 @@ class RecordFileDetection(gdata.RecordFileDetection):
         values, _, image_bytes = self._read(idx)
         where = '{} record {}'.format(self.filename, idx)
         record = parse_record_label(values, where)
-        label = schema.validate_label(record.label, where)
+        label = checked_label(record, where)
         img = mx.image.imdecode(image_bytes, self._flag)
         _check_decoded_size(img, record.width, record.height, where)
         return img, _scaled(label, img, self._coord_normalized)
@@ -191,7 +192,7 @@ class SourceDetection(Dataset):
         result = validate_items(make_sources(log), log, class_names=classes, clip=clip)
         log.raise_if_errors()
         if log.warnings:
-            warnings.warn(log.format_warnings())
+            warnings.warn(log.format_warnings(), stacklevel=2)
         self._name = name
         self._records = result.records
         self._classes = tuple(result.class_names)

@@ -15,12 +15,12 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from gluoncv_hard import schema
-from gluoncv_hard.errors import InputError
+from gluoncv_hard.errors import InputError, InputNotFoundError
 
 __all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
-           'format_lst_line', 'parse_record_label', 'parse_lst_line', 'read_lst', 'label_to_pixels',
-           'pack_record', 'unpack_record', 'rec_index_path', 'require_rec_files', 'open_rec',
-           'iter_rec_labels']
+           'format_lst_line', 'parse_record_label', 'parse_lst_line', 'checked_label', 'read_lst',
+           'label_to_pixels', 'pack_record', 'unpack_record', 'rec_index_path',
+           'require_rec_files', 'open_rec', 'iter_rec_labels']
 
 # Internal label column of each record field, in record order.
 _COLUMN_OF_FIELD = {'cls': schema.CLASS_ID, 'xmin': schema.XMIN, 'ymin': schema.YMIN,
@@ -101,7 +101,7 @@ def check_lst_path(path):
 
 
 def format_lst_line(index, path, fields):
-    """One ``.lst`` line (with newline) from a record index, relative path and ``record_fields``."""
+    """One ``.lst`` line (with newline): record index, ``record_fields`` and relative path."""
     check_lst_path(path)
     return '\t'.join([str(int(index))] + list(fields) + [path]) + '\n'
 
@@ -172,6 +172,18 @@ def parse_lst_line(line, where):
     return LstLine(index, parse_record_label(values, where), parts[-1])
 
 
+def checked_label(record, where):
+    """``record.label`` checked by ``schema.validate_label``.
+
+    The label was read from a file, so a NaN coordinate or a hard flag other than 0 and 1 is the
+    file's fault: it raises ``RecordFormatError`` (an ``InputError``), naming ``where``.
+    """
+    try:
+        return schema.validate_label(record.label, where)
+    except ValueError as e:
+        raise RecordFormatError(str(e)) from None
+
+
 def read_lst(path):
     """Yield ``(line_number, LstLine)`` for every non-blank line of a ``.lst`` file."""
     with open(path, encoding='utf-8') as f:
@@ -208,11 +220,13 @@ def rec_index_path(rec_path):
 
 
 def require_rec_files(rec_path, idx_path=None):
-    """Raise ``FileNotFoundError`` naming the file if the ``.rec`` or its ``.idx`` is missing."""
+    """Raise ``InputNotFoundError`` (a ``FileNotFoundError``) naming the missing file if the
+    ``.rec`` or its ``.idx`` does not exist."""
     for path in (rec_path, idx_path or rec_index_path(rec_path)):
         if not os.path.isfile(path):
-            raise FileNotFoundError('{} does not exist; a .rec file needs its .idx index beside it '
-                                    '(re-create both with gluoncv-hard-convert --rec)'.format(path))
+            raise InputNotFoundError(
+                '{} does not exist; a .rec file needs its .idx index beside it (re-create both: '
+                'convert_to_lst(..., rec=True), or gluoncv-hard-convert --rec)'.format(path))
 
 
 def open_rec(rec_path, mode='r', idx_path=None):

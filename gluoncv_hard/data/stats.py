@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from gluoncv_hard import schema
-from gluoncv_hard.data.records import iter_rec_labels, label_to_pixels, read_lst
+from gluoncv_hard.data.records import checked_label, iter_rec_labels, label_to_pixels, read_lst
 
 __all__ = ['SIZE_BIN_EDGES', 'compute_stats', 'stats_of_file', 'format_stats']
 
@@ -83,7 +83,7 @@ def _labels_of_file(path):
     else:
         parsed = (line.record for _, line in read_lst(path))
     for record in parsed:
-        label = schema.validate_label(record.label, path)
+        label = checked_label(record, path)
         if record.width:
             yield label_to_pixels(label, record.width, record.height), True
         else:

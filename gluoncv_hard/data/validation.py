@@ -8,7 +8,7 @@ at the first one.
 """
 import math
 import os
-from typing import Dict, List, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -40,11 +40,11 @@ class ValidationResult(NamedTuple):
     hard_boxes_by_reason : dict
         ``HARD_REASONS`` -> number of boxes made hard for that reason (first reason that applies).
     """
-    records: List[Record]
-    class_names: List[str]
+    records: list[Record]
+    class_names: list[str]
     clipped_boxes: int
     dropped_boxes: int
-    hard_boxes_by_reason: Dict[str, int]
+    hard_boxes_by_reason: dict[str, int]
 
 
 def _image_where(item):

@@ -138,7 +138,7 @@ def _read_image_set(path, log):
                     ids.append((tokens[0], '{}:{}'.format(path, line_number)))
     except OSError as e:
         log.error(path, 'cannot read the image set ({})'.format(e.strerror),
-                  'check --sets / splits and that ImageSets/Main/<set>.txt exists')
+                  'check the image set names and that ImageSets/Main/<set>.txt exists')
     return ids
 
 
@@ -161,14 +161,15 @@ def voc_source(root, sets, log, progress=None):
     Returns
     -------
     Source
-        ``kind='voc'``; each object's ``hard`` is ``<difficult>``, ``truncated`` is ``<truncated>``.
+        ``kind='voc'``; each object's ``hard`` is ``<difficult>``, ``truncated`` is
+        ``<truncated>``.
         Images are ``JPEGImages/ID.jpg`` (or ``.jpeg``/``.png``... when no ``.jpg`` exists).
     """
     annotation_dir = os.path.join(root, 'Annotations')
     image_dir = os.path.join(root, 'JPEGImages')
     if sets is None:
         if not os.path.isdir(annotation_dir):
-            log.error(root, 'no Annotations/ folder here', 'point --root at a VOC-layout folder '
+            log.error(root, 'no Annotations/ folder here', 'give the VOC-layout folder itself, '
                       'such as VOCdevkit/VOC2007')
             return Source('voc', [])
         ids = [(name[:-len('.xml')], os.path.join(annotation_dir, name))
@@ -176,7 +177,8 @@ def voc_source(root, sets, log, progress=None):
     else:
         ids = []
         for image_set in sets:
-            ids += _read_image_set(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'), log)
+            ids += _read_image_set(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'),
+                                   log)
     items = []
     for image_id, listed_at in tqdm(ids, desc='reading XML', unit='file',
                                     disable=None if progress is None else not progress):

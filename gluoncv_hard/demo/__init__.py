@@ -1,8 +1,8 @@
 """An offline demo face-detection data set with hard boxes by construction.
 
 Built from image content bundled with scikit-image; see ``docs/demo_data.md``. The public
-functions are imported lazily so that ``python -m gluoncv_hard.demo.generate`` does not import
-its own module twice.
+functions are imported on first use, so that importing the package (e.g. for
+``is_complete_output``) does not load OpenCV and scikit-image.
 """
 import importlib
 

@@ -10,6 +10,7 @@ import os
 
 import cv2
 
+from gluoncv_hard.errors import InputNotFoundError
 from gluoncv_hard.vis import draw as visualize
 from gluoncv_hard.vis.draw import contact_sheet
 
@@ -38,7 +39,8 @@ def draw_scene(data_dir, record, show_distractors=False):
     """
     image = cv2.imread(os.path.join(data_dir, record['image']), cv2.IMREAD_COLOR)
     if image is None:
-        raise FileNotFoundError('{}: cannot read {}'.format(record['id'], record['image']))
+        raise InputNotFoundError('{}: cannot read {}'.format(record['id'], record['image']),
+                                 param='data_dir')
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if show_distractors and record['distractors']:
         image = visualize.draw_boxes(image, [p['box'] for p in record['distractors']],

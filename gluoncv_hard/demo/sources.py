@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import skimage.data
 
+from gluoncv_hard.errors import SetupError
+
 __all__ = [
     'LFW_PATCH_SIZE', 'FACE_INDICES', 'NONFACE_INDICES', 'PATCH_POOLS', 'PatchPool',
     'BACKGROUND_NAMES', 'FORBIDDEN_BACKGROUNDS', 'load_lfw_patches', 'load_backgrounds',
@@ -109,9 +111,9 @@ def load_lfw_patches():
     patches = np.asarray(skimage.data.lfw_subset(), dtype=np.float32)
     expected = (len(FACE_INDICES) + len(NONFACE_INDICES), LFW_PATCH_SIZE, LFW_PATCH_SIZE)
     if patches.shape != expected:
-        raise RuntimeError('skimage.data.lfw_subset() returned shape {}, expected {}; the demo '
-                           'generator was written for scikit-image 0.24'
-                           .format(patches.shape, expected))
+        raise SetupError('skimage.data.lfw_subset() returned shape {}, expected {}; the demo '
+                         'generator was written for scikit-image 0.24 (constraints.txt)'
+                         .format(patches.shape, expected))
     if patches.max() > 1.0:  # some scikit-image versions return uint8
         patches = patches / 255.0
     patches.setflags(write=False)

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 
+from gluoncv_hard.errors import OutputExistsError
 from gluoncv_hard.utils.atomic import current_umask, write_bytes_atomic, write_text_atomic
 
 __all__ = ['COMPLETION_MARKER', 'write_bytes_atomic', 'write_text_atomic', 'read_marker',
@@ -22,7 +23,8 @@ COMPLETION_MARKER = '.gluoncv_hard_demo_complete'
 
 
 def read_marker(path):
-    """The completion marker's content of directory ``path`` (a dict), or None if absent/invalid."""
+    """The completion marker's content of directory ``path`` (a dict), or None if absent or
+    invalid."""
     try:
         with open(os.path.join(path, COMPLETION_MARKER), encoding='utf-8') as f:
             content = json.load(f)
@@ -48,9 +50,10 @@ class StagedDirectory:
 
     Raises
     ------
-    FileExistsError
-        On entry (and again at publish time) if ``target`` is a file, or a non-empty directory
-        without the completion marker and ``force`` is False.
+    OutputExistsError
+        (a ``FileExistsError``) On entry (and again at publish time) if ``target`` is a file, or
+        a non-empty directory without the completion marker and ``force`` is False. It names
+        ``param='out_dir'``, the parameter of ``generate_demo_dataset`` (the only user).
 
     Notes
     -----
@@ -67,14 +70,14 @@ class StagedDirectory:
 
     def _check_target(self):
         if os.path.lexists(self.target) and not os.path.isdir(self.target):
-            raise FileExistsError('{} exists and is not a directory; choose another output path'
-                                  .format(self.target))
+            raise OutputExistsError('{} exists and is not a directory; choose another output '
+                                    'path'.format(self.target), param='out_dir')
         if (os.path.isdir(self.target) and os.listdir(self.target)
                 and not is_complete_output(self.target) and not self.force):
-            raise FileExistsError(
+            raise OutputExistsError(
                 '{} is a non-empty directory that is not a finished demo data set (no {} '
-                'marker); refusing to overwrite it. Choose an empty or new directory, or pass '
-                '--force (force=True) to replace it.'.format(self.target, COMPLETION_MARKER))
+                'marker); refusing to overwrite it. Choose an empty or new directory, or replace '
+                'it with force=True.'.format(self.target, COMPLETION_MARKER), param='out_dir')
 
     def __enter__(self):
         self._check_target()

@@ -9,6 +9,7 @@ import os
 
 import mxnet as mx
 
+from gluoncv_hard.errors import InputError, InputNotFoundError
 from gluoncv_hard.utils.atomic import atomic_outputs
 
 __all__ = ['save_checkpoint', 'read_sidecar', 'check_params_file', 'load_matching_params',
@@ -41,7 +42,10 @@ def save_checkpoint(prefix, tag, net, trainer, state):
 
 
 def read_sidecar(params_path):
-    """The JSON sidecar of a checkpoint as a dict, or None when there is none."""
+    """The JSON sidecar of a checkpoint as a dict, or None when there is none.
+
+    Raises ``InputError`` if the sidecar is not valid JSON.
+    """
     path = sidecar_path(params_path)
     if not os.path.isfile(path):
         return None
@@ -49,49 +53,54 @@ def read_sidecar(params_path):
         try:
             return json.load(f)
         except ValueError as e:
-            raise ValueError('{}: not valid JSON ({}); delete it to resume without the saved '
+            raise InputError('{}: not valid JSON ({}); delete it to resume without the saved '
                              'schedule'.format(path, e)) from None
 
 
-def _load(params_path, flag):
+def _load(params_path, param):
     if not os.path.isfile(params_path):
-        raise FileNotFoundError('{} {} does not exist'.format(flag, params_path))
+        raise InputNotFoundError('{} does not exist'.format(params_path), param=param)
     try:
         return mx.nd.load(params_path)
     except mx.base.MXNetError as e:
-        raise ValueError('{} {} is not an MXNet parameter file: {}'.format(
-            flag, params_path, str(e).splitlines()[0])) from None
+        raise InputError('{} is not an MXNet parameter file: {}'.format(
+            params_path, str(e).splitlines()[0]), param=param) from None
 
 
-def check_params_file(params_path, num_class, flag='--resume'):
-    """Fail early, with a clear message, when a checkpoint has another number of classes."""
-    params = _load(params_path, flag)
+def check_params_file(params_path, num_class, param='resume'):
+    """Fail early, with a clear message, when a checkpoint has another number of classes.
+
+    Returns the loaded parameters (``{name: NDArray}``). The errors (``InputError``; missing
+    file: ``InputNotFoundError``) name ``param``, the caller's parameter that gave the path.
+    """
+    params = _load(params_path, param)
     weight = params.get(CLASS_PREDICTOR_KEY)
     if weight is not None and weight.shape[0] != num_class + 1:
-        raise ValueError(
-            '{} {} was trained for {} classes but the data set has {}; pass the class list it '
-            'was trained with (--classes), or use --init to fine-tune from it with new '
-            'classes'.format(flag, params_path, weight.shape[0] - 1, num_class))
+        raise InputError(
+            '{} was trained for {} classes but the data set has {}; give the class list it was '
+            'trained with (classes), or initialize from it (init) to fine-tune it for new '
+            'classes'.format(params_path, weight.shape[0] - 1, num_class), param=param)
     return params
 
 
-def load_matching_params(net, params_path, flag='--init'):
+def load_matching_params(net, params_path, param='init'):
     """Load every parameter whose name and shape match; return the names left as initialized.
 
     For fine-tuning from any GluonCV Faster R-CNN checkpoint: a class predictor made for other
     classes is skipped (keeping its fresh initialization) instead of failing. ``net`` must be
-    initialized with known shapes (run one forward pass first).
+    initialized with known shapes (run one forward pass first). The errors (``InputError``)
+    name ``param``, the caller's parameter that gave the path.
     """
-    saved = _load(params_path, flag)
-    own = net._collect_params_with_prefix()  # pylint: disable=protected-access
+    saved = _load(params_path, param)
+    own = net._collect_params_with_prefix()
     skipped = []
-    for name, param in own.items():
+    for name, parameter in own.items():
         value = saved.get(name)
-        if value is None or value.shape != param.shape:
+        if value is None or value.shape != parameter.shape:
             skipped.append(name)
             continue
-        param.set_data(value.astype(param.dtype))
+        parameter.set_data(value.astype(parameter.dtype))
     if len(skipped) == len(own):
-        raise ValueError('{} {}: no parameter matches this network ({}); was it saved from '
-                         'another architecture?'.format(flag, params_path, type(net).__name__))
+        raise InputError('{}: no parameter matches this network ({}); was it saved from another '
+                         'architecture?'.format(params_path, type(net).__name__), param=param)
     return skipped

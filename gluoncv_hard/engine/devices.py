@@ -1,5 +1,7 @@
-"""Training and inference contexts from ``--gpus``, checked before any work starts."""
+"""Training and inference contexts from ``gpus``, checked before any work starts."""
 import mxnet as mx
+
+from gluoncv_hard.errors import InputError, SetupError
 
 __all__ = ['parse_contexts', 'available_gpus']
 
@@ -13,7 +15,7 @@ def available_gpus():
 
 
 def parse_contexts(gpus, cpu_contexts=1):
-    """Contexts for ``--gpus`` (e.g. ``'0,1'``); empty means CPU.
+    """Contexts for ``gpus`` (e.g. ``'0,1'``); empty means CPU.
 
     Parameters
     ----------
@@ -25,26 +27,29 @@ def parse_contexts(gpus, cpu_contexts=1):
 
     Raises
     ------
-    ValueError
-        For malformed or repeated ids, or ids this machine does not have.
+    InputError
+        For malformed or repeated ids (``param='gpus'``), or ``cpu_contexts < 1``.
+    SetupError
+        For ids this machine does not have (``param='gpus'``).
     """
     text = (gpus or '').strip()
     if not text:
         if cpu_contexts < 1:
-            raise ValueError('--cpu-contexts must be at least 1, got {}'.format(cpu_contexts))
+            raise InputError('cpu_contexts must be at least 1, got {}'.format(cpu_contexts),
+                             param='cpu_contexts')
         return [mx.cpu(i) for i in range(cpu_contexts)]
     try:
         ids = [int(part) for part in text.split(',') if part.strip()]
     except ValueError:
-        raise ValueError("--gpus {!r}: expected comma-separated GPU ids such as '0' or '0,1', "
-                         "or '' for CPU".format(gpus)) from None
+        raise InputError("gpus {!r}: expected comma-separated GPU ids such as '0' or '0,1', "
+                         "or '' for CPU".format(gpus), param='gpus') from None
     if len(set(ids)) != len(ids) or min(ids) < 0:
-        raise ValueError('--gpus {!r}: ids must be distinct and >= 0'.format(gpus))
+        raise InputError('gpus {!r}: ids must be distinct and >= 0'.format(gpus), param='gpus')
     found = available_gpus()
     missing = [i for i in ids if i >= found]
     if missing:
-        raise ValueError(
-            '--gpus {!r} asks for GPU {} but MXNet sees {} GPU(s) on this machine. Install the '
+        raise SetupError(
+            'gpus {!r} asks for GPU {} but MXNet sees {} GPU(s) on this machine. Install the '
             "GPU build (pip install -e '.[cu112]', see README) on a machine with CUDA 11.2, or "
-            "pass --gpus '' to train on the CPU.".format(gpus, missing[0], found))
+            "use the CPU (gpus='').".format(gpus, missing[0], found), param='gpus')
     return [mx.gpu(i) for i in ids]

@@ -4,6 +4,7 @@ import os
 import mxnet as mx
 
 from gluoncv_hard.engine.checkpoint import check_params_file, read_sidecar
+from gluoncv_hard.errors import InputError, InputNotFoundError
 from gluoncv_hard.modeling.faster_rcnn import HARD_OPTIONS
 from gluoncv_hard.modeling.zoo import build_network
 
@@ -17,20 +18,24 @@ def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=N
     The checkpoint's JSON sidecar supplies the network, classes and options; for a bare
     ``.params`` file (e.g. from stock GluonCV) pass ``network`` and ``classes``.
     Returns ``(net, sidecar_or_None)`` with parameters on ``ctx``.
+
+    Raises ``InputError`` naming the parameter at fault (``param``): ``params_path`` when the
+    file is missing (``InputNotFoundError``), unreadable or made for another number of classes,
+    ``network`` when nothing says which network it is.
     """
     if not os.path.isfile(params_path):
-        raise FileNotFoundError('--params {} does not exist'.format(params_path))
+        raise InputNotFoundError('{} does not exist'.format(params_path), param='params_path')
     sidecar = read_sidecar(params_path) or {}
     network = network or sidecar.get('network')
     classes = classes or sidecar.get('classes')
     use_fpn = sidecar.get('use_fpn', False) if use_fpn is None else use_fpn
     if not network or not classes:
-        raise ValueError('{} has no JSON sidecar naming its network and classes; pass --network '
-                         'and --classes'.format(params_path))
+        raise InputError('{} has no JSON sidecar naming its network and classes; give network '
+                         'and classes'.format(params_path), param='network')
     options = {k: v for k, v in sidecar.get('network_options', {}).items()}
     options.update({k: v for k, v in sidecar.get('hard', {}).items() if k in HARD_OPTIONS})
     options.update(overrides)
-    check_params_file(params_path, len(classes), flag='--params')
+    check_params_file(params_path, len(classes), param='params_path')
     net = build_network(network, classes, use_fpn=use_fpn, **options)
     net.load_parameters(params_path, ctx=ctx, ignore_extra=True)
     return net, (sidecar or None)
@@ -40,5 +45,5 @@ def initialize_missing(net, ctx):
     """Initialize every parameter that holds no value yet (layer-specific initializers win;
     Xavier for the rest, which suits backbones trained from scratch)."""
     for param in net.collect_params().values():
-        if param._data is None:  # pylint: disable=protected-access
+        if param._data is None:
             param.initialize(default_init=mx.init.Xavier(), ctx=ctx)

@@ -1,4 +1,5 @@
-"""End-to-end runs of the two command lines through ``main(argv)``."""
+"""End-to-end runs of ``gluoncv-hard-convert`` and ``gluoncv-hard-lst-stats`` through their
+entry points (argv in, exit status out)."""
 import json
 import os
 
@@ -7,7 +8,8 @@ import pytest
 from fixtures import small_voc, write_coco, write_image, write_text
 
 from gluoncv_hard import schema
-from gluoncv_hard.cli.convert import convert_main, stats_main
+from gluoncv_hard.cli.convert import convert_main
+from gluoncv_hard.cli.lst_stats import main as stats_main
 from gluoncv_hard.data import LstDetection, RecordFileDetection
 
 
@@ -49,7 +51,8 @@ def test_voc_with_rules_negatives_and_rec(tmp_path, capsys):
 def test_hard_if_truncated_alone(tmp_path, capsys):
     root = small_voc(tmp_path / 'VOC')
     out = str(tmp_path / 'voc.lst')
-    assert convert_main(['--format', 'voc', '--root', root, '--hard-if-truncated',
+    # --data-root: the name every other command gives the data folder.
+    assert convert_main(['--format', 'voc', '--data-root', root, '--hard-if-truncated',
                          '--out', out]) == 0
     assert '1 from annotations, 0 by --hard-if-smaller, 1 by --hard-if-truncated' in \
         capsys.readouterr().out
@@ -97,7 +100,7 @@ def test_negatives_only(tmp_path, capsys):
     assert label.shape == (0, 6)
 
 
-def test_bad_data_exits_1_and_writes_nothing(tmp_path, capsys):
+def test_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
     write_image(str(tmp_path / 'img' / 'a.jpg'), 50, 50)
     csv_path = write_text(tmp_path / 'b.csv', 'image,xmin,ymin,xmax,ymax,class\n'
                                               'a.jpg,0,0,60,50,dog\n'
@@ -108,18 +111,38 @@ def test_bad_data_exits_1_and_writes_nothing(tmp_path, capsys):
     out = str(tmp_path / 'out.lst')
     args = ['--format', 'csv', '--csv', csv_path, '--images', str(tmp_path / 'img'), '--out', out,
             '--classes', classes, '--max-errors', '3']
-    assert convert_main(args) == 1
+    assert convert_main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith('4 errors:')
+    assert err.startswith('error: 4 errors:')
     assert 'b.csv:2 (dog in a.jpg): box (xmin, ymin, xmax, ymax) = (0, 0, 60, 50)' in err
     assert '--clip' in err
     assert 'b.csv:3 (dog in a.jpg): box (xmin, ymin, xmax, ymax) = (10, 10, 5, 20)' in err
-    assert '... and 1 more' in err and 'nothing was written' in err
+    assert err.endswith('  ... and 1 more\nnothing was written; fix the errors above and run '
+                        'again\n')
+    assert 'Traceback' not in err
     assert not os.path.exists(out) and not os.path.exists(str(tmp_path / 'out.classes.txt'))
     # With --clip the box past the border is fixed; the other errors remain.
-    assert convert_main(args + ['--clip']) == 1
+    assert convert_main(args + ['--clip']) == 2
     err = capsys.readouterr().err
-    assert err.startswith('1 warning:') and '\n3 errors:' in err
+    assert err.startswith('1 warning:') and '\nerror: 3 errors:' in err
+
+
+def test_a_reencode_failure_names_the_flag_and_debug_shows_where(tmp_path, capsys):
+    write_image(str(tmp_path / 'img' / 'a.jpg'), 40, 30)
+    with open(str(tmp_path / 'img' / 'a.jpg'), 'r+b') as f:
+        f.seek(200)  # past the header: the size still reads, the pixels do not decode
+        f.write(b'\xff\xd9' + b'\0' * 64)
+    out = str(tmp_path / 'x.lst')
+    args = ['--negatives', str(tmp_path / 'img'), '--out', out, '--rec', '--reencode',
+            '--no-progress']
+    assert convert_main(args) == 2
+    err = capsys.readouterr().err
+    assert 'error: --reencode: {}: OpenCV cannot decode'.format(
+        os.path.join(str(tmp_path), 'img', 'a.jpg')) in err and 'Traceback' not in err
+    assert not os.path.exists(out)
+    assert convert_main(args + ['--debug']) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback (most recent call last)' in err and '_image_bytes' in err
 
 
 def test_duplicate_in_image_sets(tmp_path, capsys):
@@ -127,7 +150,7 @@ def test_duplicate_in_image_sets(tmp_path, capsys):
     write_text(os.path.join(root, 'ImageSets', 'Main', 'val.txt'), 'c\na\n')
     out = str(tmp_path / 'x.lst')
     assert convert_main(['--format', 'voc', '--root', root, '--sets', 'train,val',
-                         '--out', out]) == 1
+                         '--out', out]) == 2
     assert 'a.xml (image {}): image is listed twice'.format(
         os.path.join(root, 'JPEGImages', 'a.jpg')) in capsys.readouterr().err
 
@@ -148,10 +171,17 @@ def test_usage_errors_exit_2(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_stats_of_a_broken_file_exits_1(tmp_path, capsys):
+def test_stats_of_a_broken_or_missing_file_exits_2(tmp_path, capsys):
     lst = write_text(tmp_path / 'x.lst', '0\t4\t6\t10\t10\t1\t0.1\tx.jpg\n')
-    assert stats_main([lst]) == 1
-    assert 'x.lst:1' in capsys.readouterr().err
+    assert stats_main([lst]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'x.lst:1' in err and 'Traceback' not in err
+    # A hard flag of 2 passes the record parser; the label check names the file.
+    lst = write_text(tmp_path / 'y.lst', '0\t4\t6\t10\t10\t0\t0.1\t0.1\t0.5\t0.5\t2\ty.jpg\n')
+    assert stats_main([lst]) == 2
+    assert 'hard flag' in capsys.readouterr().err
+    assert stats_main([str(tmp_path / 'gone.rec')]) == 2
+    assert 'gone.rec does not exist' in capsys.readouterr().err
 
 
 def test_help_mentions_every_format(capsys):

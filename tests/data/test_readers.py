@@ -9,6 +9,8 @@ from mxnet import recordio
 
 from gluoncv_hard import schema
 from gluoncv_hard.data import DataError, LstDetection, RecordFileDetection, VOCDetection
+from gluoncv_hard.data.records import RecordFormatError
+from gluoncv_hard.errors import InputError, InputNotFoundError
 
 
 @pytest.fixture
@@ -76,10 +78,10 @@ def test_lst_size_mismatch_and_missing_image(tmp_path, images):
     lst = write_text(tmp_path / 'x.lst', '0\t4\t6\t50\t100\timg/a.jpg\n'
                                          '1\t4\t6\t50\t100\timg/gone.jpg\n')
     dataset = LstDetection(lst, root=str(tmp_path))
-    with pytest.raises(ValueError, match=r'x.lst:1: the record says the image is 50x100 but it '
+    with pytest.raises(InputError, match=r'x.lst:1: the record says the image is 50x100 but it '
                                          r'decodes as 100x50'):
         dataset[0]
-    with pytest.raises(FileNotFoundError, match=r'x.lst:2: image .*gone.jpg does not exist'):
+    with pytest.raises(InputNotFoundError, match=r'x.lst:2: image .*gone.jpg does not exist'):
         dataset[1]
 
 
@@ -104,18 +106,21 @@ def test_rec_width5_and_zero_box(tmp_path, images):
 def test_rec_bad_records_name_the_position(tmp_path, images):
     rec = _write_rec(str(tmp_path / 'x.rec'), [
         ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2], images[0]),
-        ([4, 6, 50, 100, 0, 0.1, 0.1, 0.2, 0.2, 0], images[0])])
+        ([4, 6, 50, 100, 0, 0.1, 0.1, 0.2, 0.2, 0], images[0]),
+        ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2, 0.2, 2], images[0])])
     dataset = RecordFileDetection(rec)
-    with pytest.raises(ValueError, match='x.rec record 0: 4 box fields'):
+    with pytest.raises(RecordFormatError, match='x.rec record 0: 4 box fields'):
         dataset[0]
-    with pytest.raises(ValueError, match='x.rec record 1: the record says the image is 50x100'):
+    with pytest.raises(InputError, match='x.rec record 1: the record says the image is 50x100'):
         dataset[1]
+    with pytest.raises(RecordFormatError, match='x.rec record 2: box 0 has hard flag 2.0'):
+        dataset[2]
 
 
 def test_rec_without_idx(tmp_path, images):
     rec = _write_rec(str(tmp_path / 'x.rec'), [([4, 6, 100, 50], images[0])])
     os.remove(rec[:-4] + '.idx')
-    with pytest.raises(FileNotFoundError, match='x.idx does not exist'):
+    with pytest.raises(InputNotFoundError, match='x.idx does not exist'):
         RecordFileDetection(rec)
 
 

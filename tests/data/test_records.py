@@ -18,6 +18,7 @@ from gluoncv_hard.data.records import (
     require_rec_files,
     unpack_record,
 )
+from gluoncv_hard.errors import InputError
 
 
 def _label(rows):
@@ -142,5 +143,6 @@ def test_rec_pack_unpack_round_trip(tmp_path):
 def test_missing_idx_is_a_clear_error(tmp_path):
     rec = tmp_path / 'x.rec'
     rec.write_bytes(b'')
-    with pytest.raises(FileNotFoundError, match=r'x\.idx does not exist'):
+    with pytest.raises(FileNotFoundError, match=r'x\.idx does not exist') as error:
         require_rec_files(str(rec))
+    assert isinstance(error.value, InputError)

@@ -18,6 +18,7 @@ import skimage.data
 
 from gluoncv_hard.cli import make_demo
 from gluoncv_hard.demo import generate, render, sources, staging
+from gluoncv_hard.errors import InputError
 
 # Written out here rather than imported, so a wrong constant in the library cannot hide itself.
 TRAIN_FACES = set(range(0, 70))
@@ -130,7 +131,8 @@ def test_xml_boxes_are_inside_the_image_and_match_the_jpeg_size(dataset):
     for xml_path in glob.glob(os.path.join(out, 'Annotations', '*.xml')):
         (width, height, depth), objects = read_voc(xml_path)
         image_id = os.path.splitext(os.path.basename(xml_path))[0]
-        image = cv2.imread(os.path.join(out, 'JPEGImages', image_id + '.jpg'), cv2.IMREAD_UNCHANGED)
+        image = cv2.imread(os.path.join(out, 'JPEGImages', image_id + '.jpg'),
+                           cv2.IMREAD_UNCHANGED)
         assert image.shape == (height, width, depth) == (height, width, 3)
         assert 320 <= width <= 480 and 0.65 <= height / width <= 0.85
         assert 1 <= len(objects) <= 4, image_id
@@ -142,12 +144,21 @@ def test_xml_boxes_are_inside_the_image_and_match_the_jpeg_size(dataset):
     assert n_objects >= 90
 
 
+def _fit(gray, box, reference, dx, dy):
+    """Correlation of the middle of ``reference`` (25x25) with ``box`` of ``gray`` moved by
+    ``(dx, dy)``; the feathered mask hides the crop's border, so only the middle is compared."""
+    xmin, ymin, xmax, ymax = box
+    centre = slice(6, 19)
+    crop = gray[ymin + dy:ymax + 1 + dy, xmin + dx:xmax + 1 + dx]
+    crop = cv2.resize(crop, (25, 25), interpolation=cv2.INTER_AREA)
+    return correlation(crop[centre, centre], reference[centre, centre])
+
+
 def test_one_based_boxes_enclose_exactly_the_pasted_face(dataset):
     """The pixels inside each box (XML value - 1) are the LFW crop named in the metadata, and a
     box moved by one pixel in any direction fits worse: an off-by-one would fail here."""
     out, _ = dataset
     lfw = np.asarray(skimage.data.lfw_subset(), dtype=np.float32)
-    centre = slice(6, 19)   # the feathered mask hides the crop's border; compare the middle
     checked = 0
     for record in meta_of(out)['images']:
         if record['annotation'] is None:
@@ -165,15 +176,12 @@ def test_one_based_boxes_enclose_exactly_the_pasted_face(dataset):
             reference = lfw[face['lfw_index']]
             if face['flip']:
                 reference = reference[:, ::-1]
-
-            def fit(dx, dy):
-                crop = gray[ymin + dy:ymax + 1 + dy, xmin + dx:xmax + 1 + dx]
-                crop = cv2.resize(crop, (25, 25), interpolation=cv2.INTER_AREA)
-                return correlation(crop[centre, centre], reference[centre, centre])
-
-            exact = fit(0, 0)
+            box = (xmin, ymin, xmax, ymax)
+            exact = _fit(gray, box, reference, 0, 0)
             assert exact > 0.85, (record['id'], face)
-            assert exact > max(fit(-1, 0), fit(1, 0), fit(0, -1), fit(0, 1)), (record['id'], face)
+            moved = [_fit(gray, box, reference, dx, dy)
+                     for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+            assert exact > max(moved), (record['id'], face)
             checked += 1
     assert checked >= 40
 
@@ -333,8 +341,9 @@ def test_refuses_to_overwrite_an_unrelated_directory(tmp_path):
     target = tmp_path / 'mine'
     target.mkdir()
     (target / 'precious.txt').write_text('keep me')
-    with pytest.raises(FileExistsError, match='--force'):
+    with pytest.raises(FileExistsError, match='force=True') as error:
         generate.generate_demo_dataset(str(target), **TINY)
+    assert isinstance(error.value, InputError) and error.value.param == 'out_dir'
     assert os.listdir(str(target)) == ['precious.txt']
     assert sorted(os.listdir(str(tmp_path))) == ['mine']
     generate.generate_demo_dataset(str(target), force=True, **TINY)
@@ -388,8 +397,9 @@ def test_a_directory_without_the_marker_is_not_a_demo_output(tmp_path):
     generate.generate_demo_dataset(target, **TINY)
     os.remove(os.path.join(target, staging.COMPLETION_MARKER))
     assert not staging.is_complete_output(target)
-    with pytest.raises(FileNotFoundError, match='not a finished demo'):
+    with pytest.raises(FileNotFoundError, match='not a finished demo') as error:
         generate.load_meta(target)
+    assert isinstance(error.value, InputError) and error.value.param == 'out_dir'
     with pytest.raises(FileExistsError):
         generate.generate_demo_dataset(target, **TINY)
 
@@ -407,13 +417,19 @@ def test_cli_builds_and_refuses(tmp_path, capsys):
     (tmp_path / 'other' / 'x').write_text('x')
     status = make_demo.main(['--out', str(tmp_path / 'other'), '--quiet'])
     assert status == 2
-    assert 'refusing to overwrite' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith('error: --out: ') and 'refusing to overwrite' in err
+    assert 'Traceback' not in err and os.listdir(str(tmp_path / 'other')) == ['x']
+    assert make_demo.main(['--out', str(tmp_path / 'bad'), '--n-val', '-1', '--quiet']) == 2
+    assert capsys.readouterr().err == 'error: --n-val must be a non-negative integer, got -1\n'
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(seed=-1), 'seed'), (dict(n_train=-2), 'train'),
-    (dict(hard_fraction=1.5), 'hard_fraction'), (dict(max_faces=0), 'max_faces')])
+    (dict(seed=-1), 'seed'), (dict(n_train=-2), 'n_train'),
+    (dict(hard_fraction=1.5), 'hard_fraction'), (dict(max_faces=0), 'max_faces'),
+    (dict(max_distractors_negative=-1), 'max_distractors_negative')])
 def test_bad_parameters_are_rejected(tmp_path, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match='^' + message) as error:
         generate.generate_demo_dataset(str(tmp_path / 'x'), **dict(TINY, **kwargs))
+    assert error.value.param == message
     assert not (tmp_path / 'x').exists()

@@ -35,5 +35,17 @@ def test_cli_writes_one_png_sheet(data, tmp_path):
     sheet = cv2.imread(out)
     first = cv2.imread(data + '/JPEGImages/train_00000.jpg')
     assert sheet.shape[0] >= 2 * first.shape[0] and sheet.shape[1] >= 2 * first.shape[1]
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         demo_preview.main(['--data', data, '--out', out, 'no_such_id'])
+    assert exit_info.value.code == 2
+
+
+def test_cli_names_the_data_flag_of_a_missing_data_set(data, tmp_path, capsys):
+    out = str(tmp_path / 'one.png')
+    assert demo_preview.main(['--data-root', data, '--out', out, 'train_00001']) == 0
+    assert capsys.readouterr().out == 'wrote {}\n'.format(out)
+    missing = str(tmp_path / 'nowhere')
+    assert demo_preview.main(['--data-root', missing, '--out', out, 'train_00001']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: --data: {} is not a finished demo data set'.format(missing))
+    assert 'Traceback' not in err

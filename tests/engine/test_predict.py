@@ -42,7 +42,7 @@ class _WholeInputDetector(mx.gluon.Block):
     """One detection covering the whole network input (inference interface of GluonCV)."""
     short, max_size = 320, 512
 
-    def forward(self, x):  # pylint: disable=arguments-differ
+    def forward(self, x):
         box = mx.nd.array([[[0, 0, 1e4, 1e4]]], ctx=x.context)
         return mx.nd.zeros((1, 1, 1)), mx.nd.ones((1, 1, 1)) * 0.9, box
 
