@@ -68,7 +68,7 @@ def test_image_input_and_compare_gives_three_panels(files, tmp_path, capsys):
     # An error in the data set itself (exit status 1 before the status map).
     (['--voc-root', '{root}', '--image-id', 'img1', '--voc-sets', 'train'],
      'ImageSets/Main/train.txt: cannot read the image set'),
-    (['--lst', '{lst}', '--index', '2', '--root', '{root}'], 'error: --index: index 2 is out of '
+    (['--lst', '{lst}', '--index', '2', '--root', '{root}'], 'error: --index 2 is out of '
                                                              'range'),
     (['--image', '{jpeg}', '--boxes', '1,2,30,40,0;5,6,x,9,0'],
      "error: --boxes: box 2 ('5,6,x,9,0', characters 13-21) field 'xmax' = 'x' is not a number"),
