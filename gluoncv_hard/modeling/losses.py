@@ -38,7 +38,7 @@ class FasterRCNNLosses:
     rpn_neg_mining, rcnn_sampler : {'random', 'ohem'}
         ``random``: the samplers' random negatives (GluonCV). ``ohem``: of the labelled
         negatives, only the ``max(neg_pos_ratio * positives, min_neg)`` with the highest loss
-        count (:mod:`gluoncv_hard.ohem`); the RPN transform must then label every negative
+        count (:mod:`gluoncv_hard.modeling.ohem`); the RPN transform must then label every negative
         (``keep_all_negatives``) and the RCNN sampler return a larger pool.
     neg_pos_ratio, min_neg : float, int
     focal_gamma, focal_alpha : float

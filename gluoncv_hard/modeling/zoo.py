@@ -24,12 +24,12 @@ def get_model(name, classes=None, hard_config=None, **kwargs):
     Parameters
     ----------
     name : str
-        ``'tiny'`` or ``'tiny_fpn'`` (small CPU networks, see :mod:`gluoncv_hard.tiny`; need
-        ``classes``), or a GluonCV Faster R-CNN name such as ``'faster_rcnn_resnet50_v1b_voc'``,
-        ``'faster_rcnn_fpn_resnet50_v1b_coco'`` or ``'faster_rcnn_resnet50_v1b_custom'`` (the
-        ``*_custom`` ones take ``classes``). GluonCV downloads weights for ``pretrained=True``
-        and ``pretrained_base=True``; offline, pass ``pretrained_base=False`` and load local
-        parameters with ``net.load_parameters``.
+        ``'tiny'`` or ``'tiny_fpn'`` (small CPU networks, see :mod:`gluoncv_hard.modeling.tiny`;
+        need ``classes``), or a GluonCV Faster R-CNN name such as
+        ``'faster_rcnn_resnet50_v1b_voc'``, ``'faster_rcnn_fpn_resnet50_v1b_coco'`` or
+        ``'faster_rcnn_resnet50_v1b_custom'`` (the ``*_custom`` ones take ``classes``). GluonCV
+        downloads weights for ``pretrained=True`` and ``pretrained_base=True``; offline, pass
+        ``pretrained_base=False`` and load local parameters with ``net.load_parameters``.
     classes : list of str
     hard_config : gluoncv_hard.HardConfig, optional
         Default ``HardConfig()``; or pass the five hard keyword arguments (``hard_policy`` ...).
