@@ -9,15 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gluoncv_hard.core.candidates import near_hard_mask, overlaps_from_boxes, overlaps_from_ious
 from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
 from gluoncv_hard.core.config import HardConfig
-from gluoncv_hard.core.matching import (
-    assign_boxes,
-    assign_ious,
-    near_hard_mask,
-    overlaps_from_boxes,
-    overlaps_from_ious,
-)
+from gluoncv_hard.core.matching import assign_boxes, assign_ious
 from gluoncv_hard.core.overlaps import pairwise_iou
 
 THRESH = dict(pos_thresh=0.7, neg_thresh=0.3)

@@ -3,15 +3,10 @@ reshape."""
 import numpy as np
 import pytest
 
+from gluoncv_hard.core.candidates import near_hard_mask, overlaps_from_boxes, overlaps_from_ious
 from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.core.inputs import as_boxes, as_flags, as_matrix
-from gluoncv_hard.core.matching import (
-    assign_boxes,
-    assign_ious,
-    near_hard_mask,
-    overlaps_from_boxes,
-    overlaps_from_ious,
-)
+from gluoncv_hard.core.matching import assign_boxes, assign_ious
 from gluoncv_hard.errors import InputError
 
 THRESH = dict(pos_thresh=0.7, neg_thresh=0.3)
