@@ -3,8 +3,8 @@
 GluonCV's ``RCNNTargetSampler`` runs inside the network: it appends every GT box to the RPN
 proposals, calls IoU >= ``pos_iou_thresh`` foreground and everything else background. Here the same
 sampling is one NumPy function, :func:`sample_rois`, built on :mod:`gluoncv_hard.core.matching`,
-and
-:class:`RCNNTargetSampler` runs it inside the (hybridizable) network as an MXNet custom operator.
+and :class:`RCNNTargetSampler` runs it inside the (hybridizable) network as an MXNet custom
+operator.
 
 Under ``ignore`` a hard box is not appended as a proposal, never matched, and proposals near it
 are sampled neither as foreground nor as background (sample 0; the RCNN target generator turns that
