@@ -5,7 +5,7 @@ Sub-packages: ``gluoncv_hard.data`` (readers, converters), ``gluoncv_hard.evalua
 metrics), ``gluoncv_hard.demo`` (offline demo data).
 """
 from gluoncv_hard import schema
-from gluoncv_hard.core.matching import HardConfig
+from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.data.transform import FasterRCNNDefaultTrainTransform
 from gluoncv_hard.modeling.faster_rcnn import HardFasterRCNN
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler

@@ -16,7 +16,12 @@ A 5-column label (no ``hard`` column) means "no box is hard".
 An image without boxes is an ``(0, 6)`` array in the data sets. Past the train transform it is
 represented by a single padding row of ``PAD_VALUE`` in every column, because MXNet 1.x cannot
 create zero-size arrays and GluonCV's batchify pads with the same value. A padding row is
-neither a box nor hard (hard tests are ``hard > 0.5``).
+neither a box nor hard: the one hard test is :func:`is_hard`.
+
+Inside the network
+------------------
+``HardFasterRCNN`` hands its RCNN sampler and target generator one ``(B, M, 5)`` tensor: the four
+box columns (``BOX``), then the hard flag in column ``GT_BOX_HARD``.
 
 Record (``.lst`` line / ``.rec`` header label)
 ----------------------------------------------
@@ -29,10 +34,13 @@ GluonCV's detection list format::
 """
 import numpy as np
 
+from gluoncv_hard.errors import InputError
+
 __all__ = [
     'XMIN', 'YMIN', 'XMAX', 'YMAX', 'CLASS_ID', 'HARD', 'BOX', 'LABEL_WIDTH',
-    'LEGACY_LABEL_WIDTH', 'PAD_VALUE', 'LST_HEADER_WIDTH', 'LST_OBJECT_WIDTH', 'LST_FIELDS',
-    'empty_label', 'padding_label', 'is_padding_row', 'validate_label', 'split_label',
+    'LEGACY_LABEL_WIDTH', 'PAD_VALUE', 'HARD_FLAG', 'NORMAL_FLAG', 'GT_BOX_HARD', 'GT_BOX_WIDTH',
+    'LST_HEADER_WIDTH', 'LST_OBJECT_WIDTH', 'LST_FIELDS', 'empty_label', 'padding_label',
+    'is_padding_row', 'is_hard', 'validate_label', 'split_label',
 ]
 
 # Internal label columns.
@@ -41,6 +49,15 @@ BOX = slice(XMIN, YMAX + 1)
 LABEL_WIDTH = 6
 LEGACY_LABEL_WIDTH = 5
 PAD_VALUE = -1.0
+# Values of the hard column.
+HARD_FLAG = 1.0
+NORMAL_FLAG = 0.0
+# Flags above this are hard: 0/1 survive float round trips, padding (-1) is not hard.
+_HARD_CUT = 0.5
+
+# The network's (B, M, 5) gt_box tensor: BOX columns, then the hard flag.
+GT_BOX_HARD = YMAX + 1
+GT_BOX_WIDTH = GT_BOX_HARD + 1
 
 # Record layout. The fields of one box, in record order.
 LST_FIELDS = ('cls', 'xmin', 'ymin', 'xmax', 'ymax', 'hard')
@@ -65,6 +82,12 @@ def is_padding_row(label):
     return np.all(label == PAD_VALUE, axis=-1)
 
 
+def is_hard(flags):
+    """Which of ``flags`` (any shape, the values of a hard column) mark a hard box: a bool array of
+    the same shape. Padding (``PAD_VALUE``) is not hard."""
+    return np.asarray(flags) > _HARD_CUT
+
+
 def validate_label(label, where='label'):
     """Check a label and return it as a float32 ``(N, 6)`` array.
 
@@ -82,7 +105,7 @@ def validate_label(label, where='label'):
 
     Raises
     ------
-    ValueError
+    gluoncv_hard.errors.InputError
         For a width other than 5 or 6, NaN/inf values, a hard flag other than 0/1, or an
         inverted or zero-area box. The message names the box index and the problem.
     """
@@ -90,7 +113,7 @@ def validate_label(label, where='label'):
     if label.ndim == 1 and label.size == 0:
         label = label.reshape(0, LABEL_WIDTH)
     if label.ndim != 2 or label.shape[1] not in (LEGACY_LABEL_WIDTH, LABEL_WIDTH):
-        raise ValueError(
+        raise InputError(
             '{}: expected a label of shape (N, 5) or (N, 6) with columns '
             'xmin, ymin, xmax, ymax, cls[, hard]; got shape {}'.format(where, label.shape))
     if label.shape[1] == LEGACY_LABEL_WIDTH:
@@ -99,23 +122,24 @@ def validate_label(label, where='label'):
     bad = ~np.isfinite(label).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError('{}: box {} has a NaN or infinite value: {}; fix or remove this box'
+        raise InputError('{}: box {} has a NaN or infinite value: {}; fix or remove this box'
                          .format(where, i, label[i].tolist()))
-    bad = (label[:, HARD] != 0) & (label[:, HARD] != 1)
+    bad = (label[:, HARD] != NORMAL_FLAG) & (label[:, HARD] != HARD_FLAG)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError('{}: box {} has hard flag {}; the hard column must be 0 or 1'
+        raise InputError('{}: box {} has hard flag {}; the hard column must be 0 or 1'
                          .format(where, i, label[i, HARD]))
     bad = (label[:, XMAX] <= label[:, XMIN]) | (label[:, YMAX] <= label[:, YMIN])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError('{}: box {} is inverted or has zero area (xmin, ymin, xmax, ymax = {}); '
+        raise InputError('{}: box {} is inverted or has zero area (xmin, ymin, xmax, ymax = {}); '
                          'xmax must exceed xmin and ymax must exceed ymin'
                          .format(where, i, label[i, BOX].tolist()))
     return label
 
 
 def split_label(label):
-    """Split a validated ``(N, 6)`` label into ``boxes (N, 4)``, ``cls (N,)``, ``hard (N,) bool``."""
+    """Split a validated ``(N, 6)`` label into ``boxes (N, 4)``, ``cls (N,)`` and
+    ``hard (N,) bool``."""
     label = np.asarray(label)
-    return label[:, BOX], label[:, CLASS_ID], label[:, HARD] > 0.5
+    return label[:, BOX], label[:, CLASS_ID], is_hard(label[:, HARD])

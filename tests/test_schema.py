@@ -35,3 +35,22 @@ def test_bad_labels_name_the_box(label, message):
         schema.validate_label(label, where='img_7')
     with pytest.raises(ValueError, match='^img_7: '):
         schema.validate_label(label, where='img_7')
+
+
+def test_is_hard_is_the_one_hard_test():
+    flags = np.array([schema.NORMAL_FLAG, schema.HARD_FLAG, schema.PAD_VALUE])
+    assert schema.is_hard(flags).tolist() == [False, True, False]
+    assert schema.is_hard(flags.reshape(3, 1)).shape == (3, 1)
+    label = np.vstack([[0, 0, 5, 5, 1, schema.HARD_FLAG], schema.padding_label()[0]])
+    assert schema.split_label(label)[2].tolist() == [True, False]
+
+
+def test_network_box_tensor_layout():
+    # The (B, M, 5) tensor HardFasterRCNN hands its sampler: the BOX columns, then the flag.
+    assert schema.GT_BOX_HARD == schema.BOX.stop and schema.GT_BOX_WIDTH == schema.GT_BOX_HARD + 1
+
+
+def test_bad_labels_are_input_errors():
+    from gluoncv_hard.errors import InputError
+    with pytest.raises(InputError):
+        schema.validate_label([[0, 0, 5, 5, 0, 2]])

@@ -1,7 +1,7 @@
 """Random subsampling of labelled candidates, shared by the RPN and RCNN stages."""
 import numpy as np
 
-from gluoncv_hard.core.matching import NEGATIVE, POSITIVE
+from gluoncv_hard.core.codes import NEGATIVE, POSITIVE
 
 __all__ = ['as_generator', 'sample_indices', 'choose']
 

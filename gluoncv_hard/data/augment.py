@@ -21,6 +21,7 @@ import numpy as np
 
 from gluoncv_hard import schema
 from gluoncv_hard.core.sampling import as_generator
+from gluoncv_hard.errors import InputError
 
 __all__ = ['RandomCropWithHard', 'crop_label', 'choose_window']
 
@@ -60,7 +61,7 @@ def crop_label(label, window, cut_thresh=0.5, min_visible_px=2):
     out = label[keep].copy()
     out[:, schema.BOX] = clipped[keep]
     cut = visible[keep] < 1 - cut_thresh
-    out[cut, schema.HARD] = 1
+    out[cut, schema.HARD] = schema.HARD_FLAG
     return out.astype(np.float32) if len(out) else schema.empty_label()
 
 
@@ -76,7 +77,7 @@ def choose_window(image_width, image_height, size, centre=None, rng=None):
     centre : (x, y) or None
         Place the window so that this point falls in the middle half of the window on each
         axis (uniformly), as far as the image borders allow; None: anywhere, uniformly.
-    rng : numpy Generator, see :func:`gluoncv_hard.sampling.as_generator`
+    rng : numpy Generator, see :func:`gluoncv_hard.core.sampling.as_generator`
     """
     rng = as_generator(rng)
     width, height = min(size, image_width), min(size, image_height)
@@ -137,12 +138,14 @@ class RandomCropWithHard:
 
     def __init__(self, size, cut_thresh=0.5, object_prob=0.5, min_visible_px=2, rng=None):
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError('size={!r} must be a positive integer (pixels)'.format(size))
+            raise InputError('size={!r} must be a positive integer (pixels)'.format(size),
+                             param='size')
         for name, value in (('cut_thresh', cut_thresh), ('object_prob', object_prob)):
             if not 0 <= value <= 1:
-                raise ValueError('{}={!r} must be in [0, 1]'.format(name, value))
+                raise InputError('{}={!r} must be in [0, 1]'.format(name, value), param=name)
         if min_visible_px < 0:
-            raise ValueError('min_visible_px={!r} must be >= 0'.format(min_visible_px))
+            raise InputError('min_visible_px={!r} must be >= 0'.format(min_visible_px),
+                             param='min_visible_px')
         self.size = int(size)
         self.cut_thresh = float(cut_thresh)
         self.object_prob = float(object_prob)
@@ -157,7 +160,7 @@ class RandomCropWithHard:
     def window(self, image_width, image_height, label, rng=None):
         """Draw a crop window ``(x0, y0, width, height)`` for an image and its validated label."""
         rng = as_generator(rng if rng is not None else self._rng)
-        normal = label[label[:, schema.HARD] < 0.5]
+        normal = label[~schema.is_hard(label[:, schema.HARD])]
         centre = None
         if len(normal) and rng.uniform() < self.object_prob:
             box = normal[int(rng.integers(len(normal))), schema.BOX]

@@ -9,6 +9,8 @@ from gluoncv.data.transforms import image as timage
 from gluoncv.data.transforms.presets import rcnn as gluoncv_rcnn_presets
 
 from gluoncv_hard import schema
+from gluoncv_hard.core.config import pop_hard_config
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.rpn_target import RPNTargetGenerator, as_numpy
 
 __all__ = ['FasterRCNNDefaultTrainTransform']
@@ -22,10 +24,11 @@ class FasterRCNNDefaultTrainTransform(gluoncv_rcnn_presets.FasterRCNNDefaultTrai
     """GluonCV's Faster R-CNN training transform, with hard boxes.
 
     Same constructor as ``gluoncv.data.transforms.presets.rcnn.FasterRCNNDefaultTrainTransform``
-    plus the hard options of :class:`gluoncv_hard.RPNTargetSampler` (``hard_policy``,
-    ``hard_overlap``, ``hard_thresh``, ``hard_precedence``, ``hard_cover_thresh``,
-    ``best_match_min_iou``); other keyword arguments go to :class:`gluoncv_hard.RPNTargetGenerator`
-    (e.g. ``allowed_border``).
+    plus ``hard_config`` (a :class:`gluoncv_hard.HardConfig`, default ``HardConfig()``; or the
+    five hard keyword arguments ``hard_policy``, ``hard_overlap``, ``hard_thresh``,
+    ``hard_precedence``, ``hard_cover_thresh``); other keyword arguments go to
+    :class:`gluoncv_hard.RPNTargetGenerator` (e.g. ``best_match_min_iou``, ``rng``,
+    ``keep_all_negatives``, ``allowed_border``).
 
     ``__call__(src, label)`` takes an ``(H, W, 3)`` image and a ``(N, 5)`` or ``(N, 6)`` label
     (``xmin, ymin, xmax, ymax, cls[, hard]``, see :mod:`gluoncv_hard.schema`; ``N`` may be 0) and
@@ -43,7 +46,8 @@ class FasterRCNNDefaultTrainTransform(gluoncv_rcnn_presets.FasterRCNNDefaultTrai
     def __init__(self, short=600, max_size=1000, net=None, mean=(0.485, 0.456, 0.406),
                  std=(0.229, 0.224, 0.225), box_norm=(1., 1., 1., 1.), num_sample=256,
                  pos_iou_thresh=0.7, neg_iou_thresh=0.3, pos_ratio=0.5, flip_p=0.5, ashape=128,
-                 multi_stage=False, **kwargs):
+                 multi_stage=False, hard_config=None, **kwargs):
+        self.hard_config = pop_hard_config(kwargs, hard_config)
         super().__init__(short=short, max_size=max_size, net=net, mean=mean, std=std,
                          box_norm=box_norm, num_sample=num_sample,
                          pos_iou_thresh=pos_iou_thresh, neg_iou_thresh=neg_iou_thresh,
@@ -61,7 +65,7 @@ class FasterRCNNDefaultTrainTransform(gluoncv_rcnn_presets.FasterRCNNDefaultTrai
         # Built now so that bad options fail here, not in a data-loader worker.
         self._internal_target_generator = RPNTargetGenerator(
             num_sample=num_sample, pos_iou_thresh=pos_iou_thresh, neg_iou_thresh=neg_iou_thresh,
-            pos_ratio=pos_ratio, stds=box_norm, **kwargs)
+            pos_ratio=pos_ratio, stds=box_norm, hard_config=self.hard_config, **kwargs)
 
     @property
     def _target_generator(self):
@@ -80,11 +84,12 @@ class FasterRCNNDefaultTrainTransform(gluoncv_rcnn_presets.FasterRCNNDefaultTrai
             feat_h, feat_w = out_shape[2], out_shape[3]
             if feat_h > level.shape[0] or feat_w > level.shape[1]:
                 # Stock GluonCV silently leaves the rest of the feature map without targets.
-                raise ValueError(
+                raise InputError(
                     'a {}x{} input gives a {}x{} feature map, but anchors were allocated for '
                     '{}x{}; build the transform with ashape=net.ashape (or a larger '
                     'alloc_size in the network)'.format(height, width, feat_h, feat_w,
-                                                        level.shape[0], level.shape[1]))
+                                                        level.shape[0], level.shape[1]),
+                    param='ashape')
             anchors.append(level[:feat_h, :feat_w].reshape(-1, 4))
             shapes.append((feat_h, feat_w, level.shape[2]))
         hit = (np.ascontiguousarray(np.concatenate(anchors), dtype=np.float32), shapes)

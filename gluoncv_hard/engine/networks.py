@@ -3,9 +3,9 @@ import os
 
 import mxnet as mx
 
+from gluoncv_hard.core.config import HardConfig, pop_hard_config
 from gluoncv_hard.engine.checkpoint import check_params_file, read_sidecar
 from gluoncv_hard.errors import InputError, InputNotFoundError
-from gluoncv_hard.modeling.faster_rcnn import HARD_OPTIONS
 from gluoncv_hard.modeling.zoo import build_network
 
 __all__ = ['load_trained_network', 'initialize_missing']
@@ -33,7 +33,9 @@ def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=N
         raise InputError('{} has no JSON sidecar naming its network and classes; give network '
                          'and classes'.format(params_path), param='network')
     options = {k: v for k, v in sidecar.get('network_options', {}).items()}
-    options.update({k: v for k, v in sidecar.get('hard', {}).items() if k in HARD_OPTIONS})
+    # Hard keyword overrides change single fields of the saved config; hard_config replaces it.
+    options['hard_config'] = pop_hard_config(overrides, overrides.pop('hard_config', None),
+                                             base=HardConfig.from_sidecar(sidecar.get('hard')))
     options.update(overrides)
     check_params_file(params_path, len(classes), param='params_path')
     net = build_network(network, classes, use_fpn=use_fpn, **options)

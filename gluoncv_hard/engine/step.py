@@ -2,6 +2,7 @@
 the network."""
 from mxnet import autograd
 
+from gluoncv_hard.core.codes import RPN_TARGET_IGNORE, TARGET_IGNORE
 from gluoncv_hard.modeling.faster_rcnn import label_parts
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 
@@ -40,8 +41,9 @@ class ForwardBackwardTask:
             else:
                 total.backward()
         rpn_score, cls_pred, cls_targets = outputs[5].squeeze(axis=-1), outputs[0], outputs[8]
-        rpn_counted = rpn_cls_targets >= 0
-        rcnn_counted = cls_targets >= 0
+        rpn_counted = rpn_cls_targets != RPN_TARGET_IGNORE
+        rcnn_counted = cls_targets != TARGET_IGNORE
+        # A logit >= 0 predicts "object": 1 = RPN_TARGET_POSITIVE, 0 = RPN_TARGET_NEGATIVE.
         accuracies = (
             (((rpn_score >= 0) == rpn_cls_targets) * rpn_counted).sum(), rpn_counted.sum(),
             ((cls_pred.argmax(axis=-1) == cls_targets) * rcnn_counted).sum(), rcnn_counted.sum())

@@ -59,7 +59,7 @@ def voc_map(records, class_names, use_07_metric=False, iou_thresh=0.5):
         # (MXNet NDArrays could not), so an image with no GT or no detection needs no padding.
         metric.update(record.det_boxes[None], record.det_labels[None].astype(np.float64),
                       record.det_scores[None], gt[None, :, schema.BOX],
-                      gt[None, :, schema.CLASS_ID], gt[None, :, schema.HARD])
+                      gt[None, :, schema.CLASS_ID], schema.is_hard(gt[None, :, schema.HARD]))
     if not seen_anything:
         # GluonCV's get() fails on max() of an empty sequence when nothing was recorded.
         return {'per_class': {name: None for name in class_names}, 'mAP': None}

@@ -6,6 +6,8 @@ names, so checkpoints load both ways) with two blocks swapped for the second sta
 - ``sampler``: :class:`gluoncv_hard.RCNNTargetSampler` (hard-aware RoI sampling);
 - the RCNN target generator: GluonCV's, fed the 4 box columns.
 
+Both blocks see one ``(B, M, schema.GT_BOX_WIDTH)`` tensor: the boxes, then the hard flag.
+
 Training forward: ``net(x, gt_box, gt_label, gt_hard)`` with ``gt_box (B, M, 4)``,
 ``gt_label (B, M, 1)``, ``gt_hard (B, M, 1)`` (omit ``gt_hard`` for "nothing is hard"); it returns
 GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, unchanged.
@@ -15,12 +17,11 @@ from gluoncv.model_zoo.rcnn.faster_rcnn.rcnn_target import RCNNTargetGenerator
 from mxnet import autograd
 
 from gluoncv_hard import schema
+from gluoncv_hard.core.config import HARD_OPTIONS, pop_hard_config
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 
+# HARD_OPTIONS is defined in gluoncv_hard.core.config; still importable from here.
 __all__ = ['HardFasterRCNN', 'HARD_OPTIONS', 'label_parts']
-
-HARD_OPTIONS = ('hard_policy', 'hard_overlap', 'hard_thresh', 'hard_precedence',
-                'hard_cover_thresh')
 
 
 class _BoxColumnsTargetGenerator(RCNNTargetGenerator):
@@ -29,47 +30,48 @@ class _BoxColumnsTargetGenerator(RCNNTargetGenerator):
     # pylint: disable=arguments-differ
     def hybrid_forward(self, F, roi, samples, matches, gt_label, gt_box):
         return super().hybrid_forward(F, roi, samples, matches, gt_label,
-                                      F.slice_axis(gt_box, axis=-1, begin=0, end=4))
+                                      F.slice_axis(gt_box, axis=-1, begin=schema.BOX.start,
+                                                   end=schema.BOX.stop))
 
 
 class HardFasterRCNN(FasterRCNN):
     """GluonCV ``FasterRCNN`` with hard-aware second-stage sampling.
 
-    Takes ``FasterRCNN``'s arguments plus ``hard_policy``, ``hard_overlap``, ``hard_thresh``,
-    ``hard_precedence`` and ``hard_cover_thresh`` (see :class:`gluoncv_hard.HardConfig`). To
-    upgrade a network built by GluonCV, use :meth:`from_gluoncv` or :func:`get_model`.
+    Takes ``FasterRCNN``'s arguments plus ``hard_config`` (a :class:`gluoncv_hard.HardConfig`,
+    default ``HardConfig()``) or, instead, the five keyword arguments ``hard_policy``,
+    ``hard_overlap``, ``hard_thresh``, ``hard_precedence`` and ``hard_cover_thresh``. To upgrade
+    a network built by GluonCV, use :meth:`from_gluoncv` or :func:`get_model`.
     """
 
-    def __init__(self, *args, hard_policy='ignore', hard_overlap='iof', hard_thresh=0.5,
-                 hard_precedence='normal_wins', hard_cover_thresh=0.95, **kwargs):
+    def __init__(self, *args, hard_config=None, **kwargs):
+        hard_config = pop_hard_config(kwargs, hard_config)
         super().__init__(*args, **kwargs)
-        self._install_hard_stage(dict(hard_policy=hard_policy, hard_overlap=hard_overlap,
-                                      hard_thresh=hard_thresh, hard_precedence=hard_precedence,
-                                      hard_cover_thresh=hard_cover_thresh))
+        self._install_hard_stage(hard_config)
 
     @classmethod
-    def from_gluoncv(cls, net, **hard_options):
+    def from_gluoncv(cls, net, hard_config=None, **hard_options):
         """Turn a GluonCV ``FasterRCNN`` into a ``HardFasterRCNN`` in place and return it.
 
-        The network keeps its children and parameters; only the RCNN sampler and target generator
-        are replaced (neither has parameters).
+        ``hard_config`` or the five hard keyword arguments as for the constructor. The network
+        keeps its children and parameters; only the RCNN sampler and target generator are
+        replaced (neither has parameters).
         """
         if not isinstance(net, FasterRCNN):
             raise TypeError('expected a GluonCV FasterRCNN, got {}'.format(type(net).__name__))
-        unknown = set(hard_options) - set(HARD_OPTIONS)
-        if unknown:
-            raise TypeError('unknown hard options {}; valid: {}'.format(
-                sorted(unknown), ', '.join(HARD_OPTIONS)))
+        config = pop_hard_config(hard_options, hard_config)
+        if hard_options:
+            raise TypeError('unknown hard options {}; valid: hard_config, {}'.format(
+                sorted(hard_options), ', '.join(HARD_OPTIONS)))
         net.__class__ = cls
-        net._install_hard_stage(hard_options)  # pylint: disable=protected-access
+        net._install_hard_stage(config)  # pylint: disable=protected-access
         return net
 
-    def _install_hard_stage(self, hard_options):
+    def _install_hard_stage(self, hard_config):
         stock = self.sampler
         with self.name_scope():
             self.sampler = RCNNTargetSampler(
                 num_sample=stock._num_sample, pos_iou_thresh=stock._pos_iou_thresh,
-                pos_ratio=stock._max_pos / stock._num_sample, **hard_options)
+                pos_ratio=stock._max_pos / stock._num_sample, hard_config=hard_config)
         self._set_target_generator()
 
     def _set_target_generator(self):
@@ -89,6 +91,7 @@ class HardFasterRCNN(FasterRCNN):
 
     @property
     def hard_config(self):
+        """The :class:`gluoncv_hard.HardConfig` of the RCNN stage."""
         return self.sampler.hard_config
 
     def reset_class(self, classes, reuse_weights=None):
@@ -101,7 +104,7 @@ class HardFasterRCNN(FasterRCNN):
             return super().hybrid_forward(F, x)
         if gt_box is None or gt_label is None:
             raise ValueError('training forward needs net(x, gt_box, gt_label[, gt_hard])')
-        if gt_hard is None:
+        if gt_hard is None:  # a column of schema.NORMAL_FLAG (0)
             gt_hard = F.zeros_like(F.slice_axis(gt_box, axis=-1, begin=0, end=1))
         # GluonCV's forward hands gt_box to exactly two blocks, the sampler and the target
         # generator, both ours: one reads the flag from a fifth column, the other drops it.

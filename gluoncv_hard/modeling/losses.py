@@ -5,6 +5,8 @@ The losses are those of GluonCV's training script (sigmoid BCE + smooth L1 for t
 """
 from mxnet import autograd, gluon, nd
 
+from gluoncv_hard.core.codes import RPN_TARGET_IGNORE, RPN_TARGET_POSITIVE, TARGET_IGNORE
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.ohem import (
     hard_negative_mask,
     sigmoid_bce_per_sample,
@@ -16,8 +18,6 @@ __all__ = ['FasterRCNNLosses', 'LOSS_NAMES', 'RPN_LOSSES', 'NEG_MININGS']
 
 LOSS_NAMES = ('rpn_cls', 'rpn_box', 'rcnn_cls', 'rcnn_box')
 
-
-
 RPN_LOSSES = ('bce', 'focal')
 NEG_MININGS = ('random', 'ohem')
 
@@ -26,8 +26,9 @@ class FasterRCNNLosses:
     """The four training losses from a ``HardFasterRCNN`` training forward.
 
     ``__call__(outputs, rpn_cls_targets, rpn_box_targets, rpn_box_masks)`` returns a dict of
-    ``(B,)`` NDArrays named by :data:`LOSS_NAMES`. Ignored anchors (RPN target -1) and ignored RoIs
-    (RCNN class target -1), which include everything neutralized by hard boxes, add nothing.
+    ``(B,)`` NDArrays named by :data:`LOSS_NAMES`. Ignored anchors (``RPN_TARGET_IGNORE``) and
+    ignored RoIs (RCNN class target ``TARGET_IGNORE``), which include everything neutralized by
+    hard boxes, add nothing (see :mod:`gluoncv_hard.core.codes`).
 
     Parameters
     ----------
@@ -37,7 +38,7 @@ class FasterRCNNLosses:
     rpn_neg_mining, rcnn_sampler : {'random', 'ohem'}
         ``random``: the samplers' random negatives (GluonCV). ``ohem``: of the labelled
         negatives, only the ``max(neg_pos_ratio * positives, min_neg)`` with the highest loss
-        count (:mod:`gluoncv_hard.ohem`); the RPN transform must then label every negative
+        count (:mod:`gluoncv_hard.modeling.ohem`); the RPN transform must then label every negative
         (``keep_all_negatives``) and the RCNN sampler return a larger pool.
     neg_pos_ratio, min_neg : float, int
     focal_gamma, focal_alpha : float
@@ -49,13 +50,17 @@ class FasterRCNNLosses:
                                      ('rpn_neg_mining', rpn_neg_mining, NEG_MININGS),
                                      ('rcnn_sampler', rcnn_sampler, NEG_MININGS)):
             if value not in allowed:
-                raise ValueError('{}={!r}; choose one of: {}'.format(name, value,
-                                                                   ', '.join(allowed)))
+                raise InputError('{}={!r}; choose one of: {}'.format(name, value,
+                                                                   ', '.join(allowed)),
+                                 param=name)
         if rpn_loss == 'focal' and rpn_neg_mining == 'ohem':
-            raise ValueError('the focal loss already down-weights easy negatives; use it '
-                             'without RPN hard negative mining')
-        if neg_pos_ratio <= 0 or min_neg < 0:
-            raise ValueError('neg_pos_ratio must be > 0 and min_neg >= 0')
+            raise InputError('the focal loss already down-weights easy negatives; use it '
+                             'without RPN hard negative mining', param='rpn_neg_mining')
+        if neg_pos_ratio <= 0:
+            raise InputError('neg_pos_ratio must be > 0 and min_neg >= 0',
+                             param='neg_pos_ratio')
+        if min_neg < 0:
+            raise InputError('neg_pos_ratio must be > 0 and min_neg >= 0', param='min_neg')
         self.rpn_loss, self.rpn_neg_mining, self.rcnn_sampler = (rpn_loss, rpn_neg_mining,
                                                                  rcnn_sampler)
         self.neg_pos_ratio, self.min_neg = neg_pos_ratio, min_neg
@@ -80,15 +85,15 @@ class FasterRCNNLosses:
         if self.rpn_loss == 'focal':
             per_anchor = sigmoid_focal_loss(nd, rpn_score, cls_t, self.focal_gamma,
                                             self.focal_alpha)
-            norm = nd.maximum((cls_t > 0).sum(), nd.ones((1,), cls_t.context))
-            cls = (per_anchor * (cls_t >= 0)).sum(axis=1) * batch / norm
+            norm = nd.maximum((cls_t == RPN_TARGET_POSITIVE).sum(), nd.ones((1,), cls_t.context))
+            cls = (per_anchor * (cls_t != RPN_TARGET_IGNORE)).sum(axis=1) * batch / norm
         elif self.rpn_neg_mining == 'ohem':
             per_anchor = sigmoid_bce_per_sample(nd, rpn_score, cls_t)
             weight = self._mined(per_anchor, cls_t)
             norm = weight.sum()
             cls = (per_anchor * weight).sum(axis=1) * batch / norm
         else:
-            valid = cls_t >= 0
+            valid = cls_t != RPN_TARGET_IGNORE
             norm = valid.sum()
             cls = self.rpn_cls_loss(rpn_score, cls_t, valid) * cls_t.size / norm
         return cls, self.rpn_box_loss(rpn_box, box_t, box_m) * rpn_box.size / norm
@@ -100,7 +105,7 @@ class FasterRCNNLosses:
             norm = weight.sum()
             cls = (per_roi * weight).sum(axis=1) * cls_pred.shape[0] / norm
         else:
-            valid = cls_t >= 0
+            valid = cls_t != TARGET_IGNORE
             norm = valid.sum()
             cls = self.rcnn_cls_loss(cls_pred, cls_t, valid.expand_dims(-1)) * cls_t.size / norm
         return cls, self.rcnn_box_loss(box_pred, box_t, box_m) * box_pred.size / norm

@@ -1,11 +1,15 @@
 """Online hard negative selection (SSD's 3:1 rule) and the sigmoid focal loss.
 
-Both work on per-sample losses computed by the network for the candidates the samplers labelled:
-target 1 positive, 0 negative, -1 ignored (which includes everything neutralized by hard boxes,
-and is never selected). :func:`hard_negative_mask_np` is the NumPy reference;
-:func:`hard_negative_mask` is the same rule with MXNet operators, run on the training device.
+Both work on per-sample losses computed by the network for the candidates the samplers labelled,
+with the loss-target codes of :mod:`gluoncv_hard.core.codes`: above ``TARGET_BACKGROUND`` (0)
+positive (RPN: 1, RCNN: class id + 1), ``TARGET_BACKGROUND`` negative, ``TARGET_IGNORE`` (-1)
+ignored (which includes everything neutralized by hard boxes, and is never selected).
+:func:`hard_negative_mask_np` is the NumPy reference; :func:`hard_negative_mask` is the same rule
+with MXNet operators, run on the training device.
 """
 import numpy as np
+
+from gluoncv_hard.core.codes import TARGET_BACKGROUND
 
 __all__ = ['hard_negative_mask_np', 'hard_negative_mask', 'sigmoid_focal_loss',
            'softmax_ce_per_sample', 'sigmoid_bce_per_sample']
@@ -30,9 +34,9 @@ def hard_negative_mask_np(loss, target, neg_pos_ratio, min_neg):
     """
     loss = np.asarray(loss, dtype=np.float64)
     target = np.asarray(target)
-    mask = target > 0
+    mask = target > TARGET_BACKGROUND
     for i in range(len(loss)):
-        negatives = np.flatnonzero(target[i] == 0)
+        negatives = np.flatnonzero(target[i] == TARGET_BACKGROUND)
         k = int(max(neg_pos_ratio * mask[i].sum(), min_neg))
         order = negatives[np.argsort(-loss[i, negatives], kind='stable')]
         mask[i, order[:k]] = True
@@ -44,8 +48,8 @@ def hard_negative_mask(F, loss, target, neg_pos_ratio, min_neg):
 
     Returns a float (B, N) mask (1 = train on it). Use under ``autograd.pause()``.
     """
-    positive = target > 0
-    negative = target == 0
+    positive = target > TARGET_BACKGROUND
+    negative = target == TARGET_BACKGROUND
     # Rank negatives by loss, highest first; everything else sorts after them.
     neg_loss = F.where(negative, loss, F.ones_like(loss) * -np.inf)
     order = F.argsort(neg_loss, axis=1, is_ascend=False)
@@ -57,7 +61,7 @@ def hard_negative_mask(F, loss, target, neg_pos_ratio, min_neg):
 
 def sigmoid_bce_per_sample(F, logit, target):
     """Binary cross-entropy with logits, per sample (target 1 / 0; others are masked later)."""
-    target = F.maximum(target, F.zeros_like(target))
+    target = F.maximum(target, F.zeros_like(target))  # ignored -> background, masked later
     return F.relu(logit) - logit * target + F.Activation(-F.abs(logit), act_type='softrelu')
 
 

@@ -2,14 +2,16 @@
 
 GluonCV's ``RCNNTargetSampler`` runs inside the network: it appends every GT box to the RPN
 proposals, calls IoU >= ``pos_iou_thresh`` foreground and everything else background. Here the same
-sampling is one NumPy function, :func:`sample_rois`, built on :mod:`gluoncv_hard.matching`, and
-:class:`RCNNTargetSampler` runs it inside the (hybridizable) network as an MXNet custom operator.
+sampling is one NumPy function, :func:`sample_rois`, built on :mod:`gluoncv_hard.core.matching`,
+and :class:`RCNNTargetSampler` runs it inside the (hybridizable) network as an MXNet custom
+operator.
 
 Under ``ignore`` a hard box is not appended as a proposal, never matched, and proposals near it
 are sampled neither as foreground nor as background (sample 0; the RCNN target generator turns that
 into class target -1, which GluonCV's training loss masks out).
 """
 import itertools
+import json
 import threading
 
 import mxnet as mx
@@ -18,8 +20,12 @@ from gluoncv.model_zoo.rcnn.faster_rcnn import rcnn_target as gluoncv_rcnn_targe
 from mxnet import autograd, gluon
 
 from gluoncv_hard import schema
-from gluoncv_hard.core.matching import IGNORE, HardConfig, assign_boxes
+from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
+from gluoncv_hard.core.config import HardConfig, check_count, check_fraction, pop_hard_config
+from gluoncv_hard.core.inputs import as_boxes, as_flags
+from gluoncv_hard.core.matching import assign_boxes
 from gluoncv_hard.core.sampling import as_generator, choose, sample_indices
+from gluoncv_hard.errors import InputError
 
 __all__ = ['match_rois', 'sample_rois', 'RCNNTargetSampler', 'CUSTOM_OP_TYPE']
 
@@ -39,20 +45,23 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
 
     Parameters
     ----------
-    rois : (P, 4) float array, RPN proposals (corner encoded)
-    scores : (P,) float array, proposal scores; negative means "not a proposal" (padding)
+    rois : (P, 4) float array, RPN proposals (corner encoded); P may be 0
+    scores : (P,) float array (any shape of P elements), proposal scores; negative means "not a
+        proposal" (padding)
     gt_boxes : (M, 4) float array; rows equal to ``schema.PAD_VALUE`` are padding
-    gt_hard : (M,) float array of 0/1 (padding rows may hold anything)
+    gt_hard : (M,) float array of 0/1 (any shape of M elements; padding rows may hold anything)
     num_sample : int, RoIs returned
     max_pos : int, at most this many foreground RoIs
     pos_iou_thresh : float, IoU >= this with a normal box is foreground, below is background
     config : HardConfig
-    rng : see :func:`gluoncv_hard.sampling.as_generator`
+    rng : see :func:`gluoncv_hard.core.sampling.as_generator`
 
     Returns
     -------
-    rois : (num_sample, 4) float32, positives first, then negatives, then ignored fill
-    samples : (num_sample,) float32, 1 foreground, -1 background, 0 ignored
+    rois : (num_sample, 4) float32, positives first, then negatives, then ignored fill (zero
+        boxes when there is no candidate at all)
+    samples : (num_sample,) float32, POSITIVE (1) foreground, NEGATIVE (-1) background, IGNORE
+        (0) ignored
     matches : (num_sample,) float32, index into ``gt_boxes`` of the matched (normal) box; 0 for
         RoIs that are not foreground
     """
@@ -67,11 +76,13 @@ def sample_rois(rois, scores, gt_boxes, gt_hard, num_sample, max_pos, pos_iou_th
         unused = np.setdiff1d(np.arange(len(candidates)), order, assume_unique=True)
         extra = choose(unused, fill, rng)
         if len(extra) < fill:
+            if not len(candidates):  # nothing to repeat: one zero box, ignored
+                candidates = np.zeros((1, 4), np.float32)
             extra = np.concatenate([extra, rng.choice(len(candidates), fill - len(extra))])
         order = np.concatenate([order, extra])
     samples = np.full(num_sample, IGNORE, np.float32)
-    samples[:len(pos)] = 1
-    samples[len(pos):len(pos) + len(neg)] = -1
+    samples[:len(pos)] = POSITIVE
+    samples[len(pos):len(pos) + len(neg)] = NEGATIVE
     matches = np.zeros(num_sample, np.float32)
     matches[:len(pos)] = gt_idx[assignment.matches[pos]]
     return candidates[order], samples, matches
@@ -90,20 +101,20 @@ def match_rois(rois, scores, gt_boxes, gt_hard, pos_iou_thresh, config):
     assignment : Assignment of the candidates to the real GT boxes ``gt_boxes[gt_idx]``
     gt_idx : (M',) int64, the rows of ``gt_boxes`` that are not padding
     """
-    rois = np.asarray(rois, np.float32).reshape(-1, 4)
+    rois = as_boxes(rois, 'rois')
+    scores = as_flags(scores, len(rois), 'scores', what='proposals', dtype=np.float32,
+                      noun='scores')
     # A diverging network proposes NaN/inf boxes; passed on, they crash ROIAlign. Zeroed and
     # never sampled as fg/bg, they let the loss turn NaN and the training loop stop cleanly.
     finite = np.isfinite(rois).all(axis=1)
     rois = np.where(finite[:, None], rois, 0)
-    gt_boxes = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
-    real = ~np.all(gt_boxes == schema.PAD_VALUE, axis=1)
-    gt_idx = np.flatnonzero(real)
-    hard = np.asarray(gt_hard, np.float32).reshape(-1)[gt_idx] > 0.5
+    gt_boxes = as_boxes(gt_boxes, 'gt_boxes')
+    gt_idx = np.flatnonzero(~schema.is_padding_row(gt_boxes))
+    hard = schema.is_hard(as_flags(gt_hard, len(gt_boxes), 'gt_hard', dtype=np.float32)[gt_idx])
     # GT boxes join the proposals so every normal box has at least one perfect foreground RoI.
     appended = gt_boxes[gt_idx[config.normal_columns(hard)]]
     candidates = np.concatenate([rois, appended])
-    valid = np.concatenate([(np.asarray(scores).reshape(-1) >= 0) & finite,
-                            np.ones(len(appended), bool)])
+    valid = np.concatenate([(scores >= 0) & finite, np.ones(len(appended), bool)])
     # neg_thresh = pos_thresh: no in-between band; best_match_min_iou = pos_thresh: the
     # "best candidate" rule adds nothing, as in GluonCV's RCNN stage.
     assignment = assign_boxes(candidates, gt_boxes[gt_idx], hard, config,
@@ -122,8 +133,9 @@ class _SamplerOp(mx.operator.CustomOp):
         rois, scores, gt = (x.asnumpy() for x in in_data)
         with _GENERATORS_LOCK:  # several devices may share one sampler block
             rng = _GENERATORS[self._rng_key]
-            per_image = [sample_rois(rois[i], scores[i], gt[i, :, :4], gt[i, :, 4], *self._args,
-                                     rng=rng) for i in range(len(rois))]
+            per_image = [sample_rois(rois[i], scores[i], gt[i, :, schema.BOX],
+                                     gt[i, :, schema.GT_BOX_HARD], *self._args, rng=rng)
+                         for i in range(len(rois))]
         for k, out in enumerate(out_data):
             self.assign(out, req[k], np.stack([result[k] for result in per_image]))
 
@@ -134,18 +146,18 @@ class _SamplerOp(mx.operator.CustomOp):
 
 @mx.operator.register(CUSTOM_OP_TYPE)
 class _SamplerOpProp(mx.operator.CustomOpProp):
-    # Custom-op arguments arrive as strings.
-    def __init__(self, num_sample, max_pos, pos_iou_thresh, policy, overlap, thresh, precedence,
-                 cover_thresh, rng_key):
+    # Custom-op arguments arrive as strings; the HardConfig travels as the JSON of its keyword
+    # form, so a new option needs no change here.
+    def __init__(self, num_sample, max_pos, pos_iou_thresh, hard_config, rng_key):
         super().__init__(need_top_grad=False)
         self._rng_key = int(rng_key)
         self._num_sample = int(num_sample)
         self._max_pos = int(max_pos)
         self._pos_iou_thresh = float(pos_iou_thresh)
-        self._config = HardConfig(policy, overlap, float(thresh), precedence, float(cover_thresh))
+        self._config = HardConfig.from_options(json.loads(hard_config))
 
     def list_arguments(self):
-        # gt_boxes_and_hard: (B, M, 5), the hard flag as a fifth column.
+        # gt_boxes_and_hard: (B, M, schema.GT_BOX_WIDTH), the hard flag as the last column.
         return ['rois', 'scores', 'gt_boxes_and_hard']
 
     def list_outputs(self):
@@ -166,39 +178,45 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
 
     Parameters
     ----------
-    num_sample : int, default 128
+    num_sample : int >= 1, default 128
         RoIs per image passed to the RCNN head.
-    pos_iou_thresh : float, default 0.5
-    pos_ratio : float, default 0.25
+    pos_iou_thresh : float in (0, 1], default 0.5
+    pos_ratio : float in (0, 1], default 0.25
         At most ``round(num_sample * pos_ratio)`` foreground RoIs.
-    hard_policy, hard_overlap, hard_thresh, hard_precedence, hard_cover_thresh
-        As for :class:`gluoncv_hard.RPNTargetSampler`.
+    hard_config : gluoncv_hard.HardConfig, optional
+        Default ``HardConfig()``; or pass the five keyword arguments ``hard_policy``,
+        ``hard_overlap``, ``hard_thresh``, ``hard_precedence``, ``hard_cover_thresh`` (as for
+        :class:`gluoncv_hard.RPNTargetSampler`).
     seed : int, optional
         Seed of this sampler's random generator; by default drawn from NumPy's global state
         when the sampler is built (so ``np.random.seed`` before building the network repeats a
         run).
+    **kwargs
+        ``prefix``, ``params`` of ``gluon.HybridBlock``.
+
+    Bad values raise :class:`gluoncv_hard.errors.InputError` naming the parameter.
 
     Call as ``sampler(rois (B, P, 4), scores (B, P, 1), gt_boxes (B, M, 4), gt_hard (B, M, 1))``,
-    or with ``gt_boxes`` of shape ``(B, M, 5)`` holding the hard flag last and no ``gt_hard`` (how
-    :class:`gluoncv_hard.HardFasterRCNN` calls it). Returns ``rois (B, S, 4)``, ``samples (B, S)``
-    (1 / -1 / 0) and ``matches (B, S)`` like GluonCV's.
+    or with ``gt_boxes`` of shape ``(B, M, 5)`` holding the hard flag last
+    (``schema.GT_BOX_HARD``) and no ``gt_hard`` (how :class:`gluoncv_hard.HardFasterRCNN` calls
+    it). Returns ``rois (B, S, 4)``, ``samples (B, S)`` (POSITIVE / NEGATIVE / IGNORE) and
+    ``matches (B, S)`` like GluonCV's.
     """
 
-    def __init__(self, num_sample=128, pos_iou_thresh=0.5, pos_ratio=0.25, hard_policy='ignore',
-                 hard_overlap='iof', hard_thresh=0.5, hard_precedence='normal_wins',
-                 hard_cover_thresh=0.95, seed=None, **kwargs):
+    def __init__(self, num_sample=128, pos_iou_thresh=0.5, pos_ratio=0.25, *, hard_config=None,
+                 seed=None, **kwargs):
+        config = pop_hard_config(kwargs, hard_config)
+        check_count('num_sample', num_sample)
+        check_fraction('pos_iou_thresh', pos_iou_thresh)
+        check_fraction('pos_ratio', pos_ratio)
         # Subclassing GluonCV's sampler lets it replace ``net.sampler`` (gluon refuses a child of
         # another type), but none of the stock constructor's fixed-shape settings are needed.
         gluon.HybridBlock.__init__(self, **kwargs)  # pylint: disable=non-parent-init-called
-        config = HardConfig(hard_policy, hard_overlap, hard_thresh, hard_precedence,
-                            hard_cover_thresh)
         self.hard_config = config
-        rng_key = next(_NEXT_KEY)
         self._op_kwargs = dict(
             num_sample=num_sample, max_pos=int(round(num_sample * pos_ratio)),
-            pos_iou_thresh=pos_iou_thresh, policy=config.policy, overlap=config.overlap,
-            thresh=config.thresh, precedence=config.precedence, cover_thresh=config.cover_thresh,
-            rng_key=rng_key)
+            pos_iou_thresh=pos_iou_thresh, hard_config=json.dumps(config.as_options()),
+            rng_key=next(_NEXT_KEY))
         # GluonCV's networks read these two.
         self._num_sample = num_sample
         self._max_pos = self._op_kwargs['max_pos']
@@ -208,6 +226,12 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         """Restart this sampler's random generator from ``seed``."""
         with _GENERATORS_LOCK:
             _GENERATORS[self._op_kwargs['rng_key']] = np.random.default_rng(seed)
+        self._seed = seed
+
+    @property
+    def seed(self):
+        """The seed this sampler's generator was last (re)started from."""
+        return self._seed
 
     @property
     def num_sample(self):
@@ -227,14 +251,22 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
     def resized(self, num_sample):
         """A sampler like this one that returns ``num_sample`` RoIs, with the same cap on
         positives (online hard example mining samples a larger pool for the loss to pick from).
+
+        It keeps this sampler's hard config, seed and random stream: its generator continues
+        from this one's current state.
         """
+        check_count('num_sample', num_sample)
         if num_sample < self._max_pos:
-            raise ValueError('num_sample {} is below the {} positives allowed'.format(
-                num_sample, self._max_pos))
-        config = self.hard_config
-        return RCNNTargetSampler(num_sample, self.pos_iou_thresh,
-                                 self._max_pos / num_sample, config.policy, config.overlap,
-                                 config.thresh, config.precedence, config.cover_thresh)
+            raise InputError('num_sample {} is below the {} positives allowed'.format(
+                num_sample, self._max_pos), param='num_sample')
+        sampler = RCNNTargetSampler(num_sample, self.pos_iou_thresh, hard_config=self.hard_config,
+                                    seed=self._seed)
+        # The cap is copied, not recomputed from a ratio (which could round to another count).
+        sampler._max_pos = sampler._op_kwargs['max_pos'] = self._max_pos
+        with _GENERATORS_LOCK:
+            state = _GENERATORS[self._op_kwargs['rng_key']].bit_generator.state
+            _GENERATORS[sampler._op_kwargs['rng_key']].bit_generator.state = state
+        return sampler
 
     # pylint: disable=arguments-differ
     def hybrid_forward(self, F, rois, scores, gt_boxes, gt_hard=None):

@@ -1,4 +1,5 @@
-"""The labelling rules of gluoncv_hard.matching, each pinned by a case that fails if it breaks."""
+"""The labelling rules of gluoncv_hard.core.matching, each pinned by a case that fails if it
+breaks."""
 import numpy as np
 import pytest
 from conftest import random_boxes
@@ -6,17 +7,10 @@ from gluoncv.model_zoo.rcnn.rpn.rpn_target import RPNTargetSampler as StockSampl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluoncv_hard.core.matching import (
-    IGNORE,
-    NEGATIVE,
-    POSITIVE,
-    HardConfig,
-    assign_boxes,
-    assign_ious,
-    near_hard_mask,
-    overlaps_from_boxes,
-    overlaps_from_ious,
-)
+from gluoncv_hard.core.candidates import near_hard_mask, overlaps_from_boxes, overlaps_from_ious
+from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
+from gluoncv_hard.core.config import HardConfig
+from gluoncv_hard.core.matching import assign_boxes, assign_ious
 from gluoncv_hard.core.overlaps import pairwise_iof, pairwise_iou
 
 W, H = 480, 320

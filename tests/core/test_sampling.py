@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluoncv_hard.core.matching import IGNORE, NEGATIVE, POSITIVE
+from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
 from gluoncv_hard.core.sampling import as_generator, sample_indices
 
 labels_strategy = st.lists(st.sampled_from([POSITIVE, NEGATIVE, IGNORE]), min_size=0,

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from gluoncv_hard import FasterRCNNDefaultTrainTransform, schema
 from gluoncv_hard.data.augment import RandomCropWithHard, choose_window, crop_label
+from gluoncv_hard.errors import InputError
 
 
 @st.composite
@@ -164,9 +165,18 @@ def test_seeded_and_global_randomness_are_repeatable():
     assert len(set(first)) > 1
 
 
-@pytest.mark.parametrize('kwargs', [dict(size=0), dict(size=1.5), dict(size=10, cut_thresh=1.2),
-                                    dict(size=10, object_prob=-0.1),
-                                    dict(size=10, min_visible_px=-1)])
-def test_bad_arguments_are_rejected(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize('kwargs, param', [
+    (dict(size=0), 'size'), (dict(size=1.5), 'size'),
+    (dict(size=10, cut_thresh=1.2), 'cut_thresh'),
+    (dict(size=10, object_prob=-0.1), 'object_prob'),
+    (dict(size=10, min_visible_px=-1), 'min_visible_px')])
+def test_bad_arguments_are_rejected(kwargs, param):
+    with pytest.raises(InputError) as info:
         RandomCropWithHard(**kwargs)
+    assert info.value.param == param
+
+
+def test_cut_boxes_get_the_schema_hard_flag():
+    label = np.array([[80, 10, 140, 50, 0, 0]], np.float32)  # 1/3 of it inside the window
+    out = crop_label(label, (0, 0, 100, 100), cut_thresh=0.5)
+    assert out[0, schema.HARD] == schema.HARD_FLAG and schema.is_hard(out[:, schema.HARD]).all()

@@ -4,7 +4,9 @@ import pytest
 from gluoncv.data.transforms.presets.rcnn import FasterRCNNDefaultTrainTransform as StockTransform
 
 from gluoncv_hard import FasterRCNNDefaultTrainTransform, schema
-from gluoncv_hard.core.matching import HardConfig, near_hard_mask
+from gluoncv_hard.core.candidates import near_hard_mask
+from gluoncv_hard.core.config import HardConfig
+from gluoncv_hard.errors import InputError
 
 IMG = mx.nd.array(np.random.default_rng(0).integers(0, 255, (240, 320, 3)), dtype='uint8')
 LABEL = np.array([[10, 20, 60, 80, 0, 0],      # normal, left
@@ -28,7 +30,7 @@ def test_hard_flag_follows_its_box_through_resize_and_flip(tiny_c4_net, flip):
     np.testing.assert_allclose(label[:, :4], expected, rtol=1e-5)
     assert label[:, schema.HARD].tolist() == [0, 1]
     # After a flip the hard box is on the left.
-    hard_box = label[label[:, schema.HARD] == 1][0]
+    hard_box = label[schema.is_hard(label[:, schema.HARD])][0]
     assert (hard_box[0] < width / 2) == bool(flip)
 
 
@@ -90,10 +92,49 @@ def test_bad_labels_raise(tiny_c4_net, label, message):
 
 def test_too_small_anchor_allocation_is_an_error(tiny_c4_net):
     transform = FasterRCNNDefaultTrainTransform(1000, 1600, tiny_c4_net, ashape=16)
-    with pytest.raises(ValueError, match='ashape=net.ashape'):
+    with pytest.raises(InputError, match='ashape=net.ashape') as info:
         transform(IMG, LABEL)
+    assert info.value.param == 'ashape'
 
 
 def test_bad_hard_option_fails_at_construction(tiny_c4_net):
     with pytest.raises(ValueError, match='hard_overlap'):
         make(tiny_c4_net, hard_overlap='giou')
+
+
+def test_hard_config_object_equals_the_five_keywords(tiny_c4_net):
+    config = HardConfig(policy='positive', overlap='iou')
+    by_object = make(tiny_c4_net, flip_p=0.0, hard_config=config, rng=3)
+    by_keywords = make(tiny_c4_net, flip_p=0.0, hard_policy='positive', hard_overlap='iou', rng=3)
+    assert by_object.hard_config is config and by_keywords.hard_config == config
+    assert by_object._target_generator.hard_config is config
+    a, b = by_object(IMG, LABEL), by_keywords(IMG, LABEL)
+    for got, expected in zip(a[2:], b[2:]):
+        for x, y in zip(got, expected):
+            np.testing.assert_array_equal(x, y)
+    with pytest.raises(TypeError, match='not both'):
+        make(tiny_c4_net, hard_config=config, hard_thresh=0.3)
+
+
+def test_hard_options_are_checked_without_a_network():
+    assert FasterRCNNDefaultTrainTransform(320, 512, hard_policy='drop').hard_config == \
+        HardConfig(policy='drop')
+    with pytest.raises(InputError) as info:
+        FasterRCNNDefaultTrainTransform(320, 512, hard_thresh=0)
+    assert info.value.param == 'hard_thresh'
+
+
+def test_image_too_small_for_any_anchor(tiny_c4_net):
+    # A 12 px image: every anchor of the tiny network (at least 16 px on one side) crosses the
+    # border; the targets are all ignored, not a crash.
+    transform = FasterRCNNDefaultTrainTransform(12, 12, tiny_c4_net, ashape=tiny_c4_net.ashape)
+    tiny_img = mx.nd.array(np.zeros((12, 12, 3)), dtype='uint8')
+    label = np.array([[2, 2, 10, 10, 0, 0], [1, 1, 6, 6, 0, 1]], np.float32)
+    img, out_label, cls_targets, box_targets, box_masks = transform(tiny_img, label)
+    anchors, _ = transform._anchors_for(img.shape[1], img.shape[2])
+    inside = ((anchors[:, 0] >= 0) & (anchors[:, 1] >= 0) & (anchors[:, 2] < img.shape[2])
+              & (anchors[:, 3] < img.shape[1]))
+    assert not inside.any()
+    cls = np.concatenate([c.reshape(-1) for c in cls_targets])
+    assert cls.shape == (len(anchors),) and (cls == -1).all()
+    assert not any(m.any() for m in box_masks)

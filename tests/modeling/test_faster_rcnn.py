@@ -6,11 +6,14 @@ from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
 
 import gluoncv_hard
-from gluoncv_hard import FasterRCNNDefaultTrainTransform, HardFasterRCNN
-from gluoncv_hard.core.matching import HardConfig, near_hard_mask
+from gluoncv_hard import FasterRCNNDefaultTrainTransform, HardFasterRCNN, schema
+from gluoncv_hard.core.candidates import near_hard_mask
+from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.engine.step import ForwardBackwardTask
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling import tiny
-from gluoncv_hard.modeling.faster_rcnn import label_parts
+from gluoncv_hard.modeling.faster_rcnn import HARD_OPTIONS, label_parts
+from gluoncv_hard.modeling.zoo import build_network, zoo_name
 
 RNG = np.random.default_rng(0)
 IMAGES = [mx.nd.array(RNG.integers(0, 255, (240, 320, 3)), dtype='uint8') for _ in range(3)]
@@ -24,7 +27,8 @@ LABELS = [np.array([[20, 30, 80, 100, 0, 0], HARD_BOX + [0, 1], [120, 150, 170, 
 def batch_for(net, images, labels, fpn=False):
     transform = FasterRCNNDefaultTrainTransform(net.short, net.max_size, net, ashape=net.ashape,
                                                 multi_stage=fpn, flip_p=0.0)
-    batch = FasterRCNNTrainBatchify(net, 1)([transform(i, l) for i, l in zip(images, labels)])
+    batch = FasterRCNNTrainBatchify(net, 1)([transform(image, label)
+                                             for image, label in zip(images, labels)])
     data, label = batch[0].as_in_context(mx.cpu()), batch[1].as_in_context(mx.cpu())
     return [data, label] + [t[0].as_in_context(mx.cpu()) for t in batch[2:]]
 
@@ -143,7 +147,7 @@ def test_custom_classes_and_reset_class(make_tiny_net):
 
 
 def test_get_model_errors():
-    with pytest.raises(ValueError, match=r"needs classes=\[\.\.\.\]"):
+    with pytest.raises(InputError, match=r"needs classes=\[\.\.\.\]"):
         gluoncv_hard.get_model('tiny')
     with pytest.raises(ValueError, match='is not a Faster R-CNN network'):
         gluoncv_hard.get_model('mobilenet0.25')
@@ -151,3 +155,55 @@ def test_get_model_errors():
         gluoncv_hard.get_model('tiny', classes=['a'], hard_policy='none')
     with pytest.raises(TypeError, match='unknown hard options'):
         HardFasterRCNN.from_gluoncv(_stock_tiny(['a']), hard_polcy='drop')
+
+
+def test_hard_config_travels_from_get_model_to_the_sampler():
+    config = HardConfig(policy='drop', overlap='iou', thresh=0.4)
+    net = gluoncv_hard.get_model('tiny', classes=['a'], hard_config=config)
+    assert net.hard_config is config and net.sampler.hard_config is config
+    legacy = gluoncv_hard.get_model('tiny', classes=['a'], hard_policy='drop',
+                                    hard_overlap='iou', hard_thresh=0.4)
+    assert legacy.hard_config == config
+    assert build_network('tiny', ['a'], hard_config=config).hard_config is config
+    assert build_network('tiny', ['a'], hard_policy='positive').hard_config == HardConfig(
+        policy='positive')
+    direct = HardFasterRCNN(*tiny.tiny_c4_parts()[:2], ['a'], hard_config=config,
+                            **tiny.TINY_DEFAULTS)
+    assert direct.hard_config is config
+    with pytest.raises(TypeError, match='not both'):
+        gluoncv_hard.get_model('tiny', classes=['a'], hard_config=config, hard_policy='drop')
+    with pytest.raises(TypeError, match='unknown hard options'):
+        gluoncv_hard.get_model('tiny', classes=['a'], hard_polcy='drop')
+
+
+def test_from_gluoncv_takes_a_config_and_fails_before_changing_the_network():
+    stock = _stock_tiny(['a'])
+    with pytest.raises(TypeError, match='unknown hard options'):
+        HardFasterRCNN.from_gluoncv(stock, num_sample=3)
+    with pytest.raises(InputError):
+        HardFasterRCNN.from_gluoncv(stock, hard_policy='none')
+    assert type(stock) is FasterRCNN
+    config = HardConfig(precedence='ignore_wins')
+    assert HardFasterRCNN.from_gluoncv(stock, hard_config=config).hard_config is config
+    assert HARD_OPTIONS == tuple(config.as_options())
+
+
+def test_network_inputs_use_the_schema_columns(make_tiny_net):
+    net = make_tiny_net('tiny', per_device_batch_size=3)
+    batch = batch_for(net, IMAGES, LABELS)
+    gt_box, _, gt_hard = label_parts(batch[1])
+    packed = mx.nd.concat(gt_box, gt_hard, dim=-1)  # what the network hands its sampler
+    assert packed.shape[-1] == schema.GT_BOX_WIDTH
+    np.testing.assert_array_equal(packed[:, :, schema.GT_BOX_HARD].asnumpy(),
+                                  batch[1][:, :, schema.HARD].asnumpy())
+
+
+def test_zoo_errors_are_input_errors_naming_the_parameter():
+    cases = [(lambda: gluoncv_hard.get_model('tiny'), 'classes'),
+             (lambda: gluoncv_hard.get_model('mobilenet0.25'), 'name'),
+             (lambda: zoo_name('resnet18_v1b', False), 'network'),
+             (lambda: build_network('tiny', ['a'], pretrained_base=True), 'pretrained_base')]
+    for call, param in cases:
+        with pytest.raises(InputError) as info:
+            call()
+        assert info.value.param == param

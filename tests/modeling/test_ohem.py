@@ -5,6 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gluoncv_hard.core.codes import RPN_TARGET_IGNORE, RPN_TARGET_NEGATIVE, RPN_TARGET_POSITIVE
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.losses import FasterRCNNLosses
 from gluoncv_hard.modeling.ohem import (
     hard_negative_mask,
@@ -76,9 +78,29 @@ def test_focal_loss_down_weights_easy_examples():
 
 
 def test_loss_options_are_validated():
-    with pytest.raises(ValueError, match="choose one of: bce, focal"):
+    with pytest.raises(InputError, match="choose one of: bce, focal") as info:
         FasterRCNNLosses(rpn_loss='hinge')
-    with pytest.raises(ValueError, match='without RPN hard negative mining'):
+    assert info.value.param == 'rpn_loss'
+    with pytest.raises(InputError, match='without RPN hard negative mining'):
         FasterRCNNLosses(rpn_loss='focal', rpn_neg_mining='ohem')
+    for kwargs, param in ((dict(neg_pos_ratio=0), 'neg_pos_ratio'), (dict(min_neg=-1), 'min_neg'),
+                          (dict(rcnn_sampler='x'), 'rcnn_sampler')):
+        with pytest.raises(InputError) as info:
+            FasterRCNNLosses(**kwargs)
+        assert info.value.param == param
     assert FasterRCNNLosses(rpn_neg_mining='ohem').rpn_needs_all_negatives
     assert not FasterRCNNLosses().rpn_needs_all_negatives
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(rpn_loss='focal'), dict(rpn_neg_mining='ohem')])
+def test_ignored_anchors_add_nothing_to_the_rpn_loss(kwargs):
+    losses = FasterRCNNLosses(min_neg=1, **kwargs)
+    target = mx.nd.array([[RPN_TARGET_POSITIVE, RPN_TARGET_NEGATIVE, RPN_TARGET_IGNORE,
+                           RPN_TARGET_NEGATIVE]])
+    box_t, box_m = mx.nd.zeros((1, 4, 4)), mx.nd.zeros((1, 4, 4))
+    score = mx.nd.array([[0.5, -1.0, 3.0, -2.0]])
+    changed = mx.nd.array([[0.5, -1.0, -7.0, -2.0]])  # only the ignored anchor's score
+    a = losses._rpn(score, box_t, target, box_t, box_m)[0].asnumpy()
+    b = losses._rpn(changed, box_t, target, box_t, box_m)[0].asnumpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert (a > 0).all()

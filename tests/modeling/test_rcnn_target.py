@@ -8,8 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gluoncv_hard import RCNNTargetSampler, schema
-from gluoncv_hard.core.matching import HardConfig, near_hard_mask
+from gluoncv_hard.core.candidates import near_hard_mask
+from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
+from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.core.overlaps import pairwise_iou
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.rcnn_target import sample_rois
 
 W, H = 400, 300
@@ -159,3 +162,138 @@ def test_non_finite_proposals_are_never_sampled_and_come_out_zeroed():
                                   pos_iou_thresh=0.5, rng=0)
     assert np.isfinite(out).all()
     assert (samples == 1).sum() == 2 and (samples == -1).sum() == 1
+
+
+def block_inputs(seed=5, num_gt=4):
+    rng, rois, gt, hard = scene(seed, num_gt)
+    return (mx.nd.array(rois[None]), mx.nd.ones((1, len(rois), 1)), mx.nd.array(gt[None]),
+            mx.nd.array(hard[None, :, None]))
+
+
+def test_resized_keeps_seed_config_and_stream():
+    config = HardConfig(policy='drop')
+    inputs = block_inputs()
+    resized = []
+    for global_seed in (0, 1):
+        sampler = RCNNTargetSampler(64, pos_ratio=0.25, hard_config=config, seed=5)
+        np.random.seed(global_seed)  # used to pick the resized sampler's seed
+        resized.append(sampler.resized(96))
+    a, b = resized
+    assert a.seed == 5 and a.hard_config is config and a.max_pos == 16 and a.num_sample == 96
+    np.testing.assert_array_equal(a(*inputs)[1].asnumpy(), b(*inputs)[1].asnumpy())
+    # A resized sampler continues its parent's stream: resized before any draw, it equals a
+    # fresh sampler with the same seed and cap.
+    fresh = RCNNTargetSampler(96, pos_ratio=16 / 96, hard_config=config, seed=5)
+    np.testing.assert_array_equal(fresh(*inputs)[1].asnumpy(),
+                                  RCNNTargetSampler(64, hard_config=config,
+                                                    seed=5).resized(96)(*inputs)[1].asnumpy())
+    with pytest.raises(InputError) as info:
+        a.resized(8)
+    assert info.value.param == 'num_sample'
+
+
+def test_resized_keeps_a_cap_that_rounds_to_zero():
+    sampler = RCNNTargetSampler(1, pos_ratio=0.25, seed=0)  # round(0.25) = 0 positives
+    assert sampler.max_pos == 0 and sampler.resized(4).max_pos == 0
+
+
+def test_network_rcnn_samples_keep_seed_and_config(make_tiny_net):
+    net = make_tiny_net('tiny', hard_policy='positive')
+    net.sampler.reseed(3)
+    net.set_rcnn_samples(128)
+    assert net.sampler.seed == 3 and net.hard_config == HardConfig(policy='positive')
+    assert net.sampler.num_sample == 128 and net.sampler.max_pos == 16
+
+
+def test_hard_config_object_equals_the_five_keywords():
+    config = HardConfig(policy='positive', overlap='iou')
+    inputs = block_inputs(6)
+    by_object = RCNNTargetSampler(32, hard_config=config, seed=1)
+    by_keywords = RCNNTargetSampler(32, hard_policy='positive', hard_overlap='iou', seed=1)
+    assert by_object.hard_config is config and by_keywords.hard_config == config
+    for x, y in zip(by_object(*inputs), by_keywords(*inputs)):
+        np.testing.assert_array_equal(x.asnumpy(), y.asnumpy())
+    with pytest.raises(TypeError, match='not both'):
+        RCNNTargetSampler(hard_config=config, hard_policy='drop')
+    with pytest.raises(TypeError, match='unknown hard options'):
+        RCNNTargetSampler(hard_polcy='drop')
+
+
+@pytest.mark.parametrize('policy', ['ignore', 'positive', 'drop'])
+def test_hybridized_block_carries_the_whole_config(policy):
+    # The config crosses the custom-op boundary as a string; the block must sample exactly as
+    # sample_rois does with that config.
+    config = HardConfig(policy=policy, overlap='iou_or_iof', thresh=0.3, cover_thresh=0.8)
+    rng, rois, gt, hard = scene(8, 5)
+    sampler = RCNNTargetSampler(48, hard_config=config, seed=4)
+    sampler.hybridize(static_alloc=True)
+    got = sampler(mx.nd.array(rois[None]), mx.nd.ones((1, len(rois), 1)),
+                  mx.nd.array(np.concatenate([gt, hard[:, None]], axis=1)[None]))
+    expected = sample_rois(rois, np.ones(len(rois)), gt, hard, 48, 12, 0.5, config,
+                           rng=np.random.default_rng(4))
+    for x, y in zip(got, expected):
+        np.testing.assert_allclose(x.asnumpy()[0], y, atol=1e-6)
+
+
+@pytest.mark.parametrize('kwargs, param', [
+    (dict(num_sample=0), 'num_sample'),
+    (dict(num_sample=12.5), 'num_sample'),
+    (dict(pos_iou_thresh=0), 'pos_iou_thresh'),
+    (dict(pos_iou_thresh=1.5), 'pos_iou_thresh'),
+    (dict(pos_ratio=0), 'pos_ratio'),
+    (dict(pos_ratio=1.1), 'pos_ratio'),
+    (dict(hard_thresh=-1), 'hard_thresh'),
+])
+def test_options_are_validated_at_construction(kwargs, param):
+    with pytest.raises(InputError) as info:
+        RCNNTargetSampler(**kwargs)
+    assert info.value.param == param
+
+
+def test_no_valid_proposals():
+    rng, rois, gt, hard = scene(9, 4, num_pad=0)
+    hard[:] = 0
+    invalid = -np.ones((1, len(rois), 1))
+    sampler = RCNNTargetSampler(32, seed=0)
+    out_rois, samples, matches = (x.asnumpy()[0] for x in sampler(
+        mx.nd.array(rois[None]), mx.nd.array(invalid), mx.nd.array(gt[None]),
+        mx.nd.array(hard[None, :, None])))
+    assert out_rois.shape == (32, 4) and samples.shape == (32,)
+    # Only the appended GT boxes can be sampled: each is its own foreground RoI.
+    assert (samples == POSITIVE).sum() == 4 and (samples == NEGATIVE).sum() == 0
+    np.testing.assert_array_equal(np.sort(matches[samples == POSITIVE]), [0, 1, 2, 3])
+    # With only hard GT under ignore nothing at all can be sampled.
+    _, samples, _ = sample_rois(rois, invalid, gt, np.ones(4), config=HardConfig(), rng=0,
+                                **SAMPLE)
+    assert (samples == IGNORE).all()
+
+
+def test_no_proposals_and_no_gt_at_all():
+    out, samples, matches = sample_rois(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 4)),
+                                        np.zeros(0), config=HardConfig(), rng=0, **SAMPLE)
+    assert out.shape == (64, 4) and not out.any()
+    assert (samples == IGNORE).all() and (matches == 0).all()
+
+
+@pytest.mark.parametrize('kwargs, param', [
+    (dict(gt_hard=np.zeros(5)), 'gt_hard'),
+    (dict(scores=np.ones(3)), 'scores'),
+    (dict(gt_boxes=np.zeros((4, 5))), 'gt_boxes'),
+    (dict(rois=np.zeros((10, 5))), 'rois'),
+])
+def test_sample_rois_checks_shapes(kwargs, param):
+    _, rois, gt, hard = scene(2, 2)
+    call = dict(rois=rois, scores=np.ones(len(rois)), gt_boxes=gt, gt_hard=hard,
+                config=HardConfig(), rng=0, **SAMPLE)
+    call.update(kwargs)
+    with pytest.raises(InputError) as info:
+        sample_rois(**call)
+    assert info.value.param == param
+
+
+def test_samples_use_the_named_codes():
+    rng, rois, gt, hard = scene(3, 3)
+    _, samples, _ = sample_rois(rois, np.ones(len(rois)), gt, hard, config=HardConfig(), rng=rng,
+                                **SAMPLE)
+    assert set(np.unique(samples)) <= {POSITIVE, NEGATIVE, IGNORE}
+    assert (samples == POSITIVE).sum() > 0 and (samples == NEGATIVE).sum() > 0

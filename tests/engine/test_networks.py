@@ -1,0 +1,46 @@
+"""load_trained_network reads the hard config back from the checkpoint sidecar."""
+import mxnet as mx
+import pytest
+
+from gluoncv_hard.core.config import HardConfig
+from gluoncv_hard.engine.checkpoint import save_checkpoint
+from gluoncv_hard.engine.networks import load_trained_network
+
+SAVED = HardConfig(policy='drop', overlap='iou', thresh=0.4, precedence='ignore_wins',
+                   cover_thresh=0.9)
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    def write(hard):
+        import gluoncv_hard
+        net = gluoncv_hard.get_model('tiny', classes=['face'], hard_config=SAVED)
+        net.initialize()
+        net(mx.nd.zeros((1, 3, 64, 64)))  # completes deferred initialization
+        state = dict(network='tiny', classes=['face'], use_fpn=False, network_options={})
+        if hard is not None:
+            state['hard'] = hard
+        return save_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny'), 'last', net,
+                               None, state)
+    return write
+
+
+def test_saved_config_comes_back(checkpoint):
+    path = checkpoint(SAVED.as_options())
+    net, sidecar = load_trained_network(path, [mx.cpu()])
+    assert net.hard_config == SAVED and sidecar['hard'] == SAVED.as_options()
+
+
+def test_overrides_change_fields_or_replace_the_config(checkpoint):
+    path = checkpoint(dict(SAVED.as_options(), hard_option_of_a_later_version=1))
+    net, _ = load_trained_network(path, [mx.cpu()], hard_policy='ignore')
+    assert net.hard_config == HardConfig('ignore', 'iou', 0.4, 'ignore_wins', 0.9)
+    net, _ = load_trained_network(path, [mx.cpu()], hard_config=HardConfig())
+    assert net.hard_config == HardConfig()
+    with pytest.raises(TypeError, match='not both'):
+        load_trained_network(path, [mx.cpu()], hard_config=HardConfig(), hard_thresh=0.3)
+
+
+def test_sidecar_without_hard_entry_means_defaults(checkpoint):
+    net, _ = load_trained_network(checkpoint(None), [mx.cpu()])
+    assert net.hard_config == HardConfig()
