@@ -117,8 +117,8 @@ def audit_csv_text(audits, class_names=None):
         f = a.findings
         writer.writerow([rank, a.image_id, a.image_path, a.fold, a.badness, len(f.missed),
                          len(f.false_alarms), len(f.suspects), len(f.hard_hits), len(f.matched),
-                         int((a.gt_label[:, schema.HARD] < 0.5).sum()),
-                         int((a.gt_label[:, schema.HARD] >= 0.5).sum()),
+                         int((~schema.is_hard(a.gt_label[:, schema.HARD])).sum()),
+                         int(schema.is_hard(a.gt_label[:, schema.HARD]).sum()),
                          '{:.4f}'.format(a.max_suspect_score),
                          '; '.join(_missed_boxes(a, class_names)),
                          '; '.join(_suspect_boxes(a, class_names))])

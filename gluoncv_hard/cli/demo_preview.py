@@ -3,8 +3,8 @@ import argparse
 import sys
 
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
-from gluoncv_hard.demo import preview
 from gluoncv_hard.demo.generate import load_meta
+from gluoncv_hard.vis import demo_scenes
 from gluoncv_hard.vis.draw import contact_sheet, save_png
 
 __all__ = ['build_parser', 'run', 'main']
@@ -37,7 +37,7 @@ def run(argv=None):
     missing = [i for i in args.ids if i not in records]
     if missing:
         parser.error('unknown image ids: {}'.format(', '.join(missing)))
-    scenes = [preview.draw_scene(args.data, records[i], args.distractors) for i in args.ids]
+    scenes = [demo_scenes.draw_scene(args.data, records[i], args.distractors) for i in args.ids]
     save_png(args.out, contact_sheet(scenes, columns=args.columns))
     return args.out
 

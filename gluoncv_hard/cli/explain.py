@@ -5,8 +5,9 @@
 import argparse
 import sys
 
+from gluoncv_hard import schema
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
-from gluoncv_hard.core.matching import HARD_OVERLAPS, HARD_PRECEDENCES
+from gluoncv_hard.core.config import HARD_OVERLAPS, HARD_PRECEDENCES
 from gluoncv_hard.vis import explain
 
 __all__ = ['build_parser', 'run', 'main']
@@ -30,7 +31,7 @@ def build_parser():
 def run(argv=None):
     """Print the anchor labels of every policy for the command line's settings."""
     args = build_parser().parse_args(argv)
-    boxes = [explain.BOXES[i, :4].astype(int).tolist() for i in range(3)]
+    boxes = [explain.BOXES[i, schema.BOX].astype(int).tolist() for i in range(3)]
     print('Anchors {0}x{0} px every {1} px. Boxes (x1, y1, x2, y2): normal {2}, hard {3}, '
           'normal {4}.'.format(explain.ANCHOR_SIZE, explain.GRID_STEP, *boxes))
     print('+ positive   - negative   . ignored (before subsampling)\n')

@@ -162,7 +162,7 @@ def run(argv=None):
     view = drawn.views[-1]
     height, width = view.image.shape[:2]
     print('{}: {} boxes ({} hard), network {} input {}x{}'.format(
-        item.description, len(view.label), int((view.label[:, schema.HARD] > 0.5).sum()),
+        item.description, len(view.label), int(schema.is_hard(view.label[:, schema.HARD]).sum()),
         args.network, width, height))
     print('\n'.join(drawn.lines))
     if not args.params:

@@ -8,10 +8,13 @@ shown before random subsampling.
 """
 import numpy as np
 
-from gluoncv_hard.core.matching import IGNORE, NEGATIVE, POSITIVE, HardConfig, assign_boxes
+from gluoncv_hard import schema
+from gluoncv_hard.core.codes import IGNORE, NEGATIVE, POSITIVE
+from gluoncv_hard.core.config import HardConfig
+from gluoncv_hard.core.matching import assign_boxes
 
 GRID_STEP, ANCHOR_SIZE, COLS, ROWS = 6, 36, 30, 12
-# xmin, ymin, xmax, ymax, hard
+# xmin, ymin, xmax, ymax, hard: the layout of the network's gt_box tensor (schema.GT_BOX_HARD)
 BOXES = np.array([[12, 12, 52, 52, 0],
                   [100, 14, 144, 58, 1],
                   [124, 22, 160, 58, 0]], np.float32)
@@ -30,6 +33,7 @@ def anchor_grid():
 def render(policy, overlap='iof', thresh=0.5, precedence='normal_wins'):
     """The label map of one policy as text lines."""
     config = HardConfig(policy=policy, overlap=overlap, thresh=thresh, precedence=precedence)
-    labels = assign_boxes(anchor_grid(), BOXES[:, :4], BOXES[:, 4] > 0, config,
+    labels = assign_boxes(anchor_grid(), BOXES[:, schema.BOX],
+                          schema.is_hard(BOXES[:, schema.GT_BOX_HARD]), config,
                           pos_thresh=0.7, neg_thresh=0.3).labels.reshape(ROWS, COLS)
     return [''.join(SYMBOLS[int(v)] for v in row) for row in labels]

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.core.codes import NEGATIVE, POSITIVE
 from gluoncv_hard.core.matching import near_hard_mask
 from gluoncv_hard.core.sampling import as_generator, choose
 from gluoncv_hard.vis import draw as visualize
@@ -69,7 +70,7 @@ def negatives_to_draw(boxes, negative, hard_boxes, config, limit, rng=None):
 
 
 def _hard_boxes(view):
-    return view.label[view.label[:, schema.HARD] > 0.5, schema.BOX]
+    return view.label[schema.is_hard(view.label[:, schema.HARD]), schema.BOX]
 
 
 def anchors_to_draw(view, max_negatives=DEFAULT_MAX_NEGATIVES, seed=0):
@@ -91,9 +92,9 @@ def anchors_to_draw(view, max_negatives=DEFAULT_MAX_NEGATIVES, seed=0):
 def rois_to_draw(view, rois, max_negatives=DEFAULT_MAX_NEGATIVES, seed=0):
     """Like :func:`anchors_to_draw` for the RCNN stage: ``foreground`` and ``background``
     index ``rois.rois``, ``ignored_near_hard`` indexes ``rois.proposals``."""
-    bg, over_hard = negatives_to_draw(rois.rois, rois.samples == -1, _hard_boxes(view),
+    bg, over_hard = negatives_to_draw(rois.rois, rois.samples == NEGATIVE, _hard_boxes(view),
                                       view.config, max_negatives, seed)
-    return dict(foreground=np.flatnonzero(rois.samples == 1), background=bg,
+    return dict(foreground=np.flatnonzero(rois.samples == POSITIVE), background=bg,
                 ignored_near_hard=np.flatnonzero(rois.ignored_near_hard),
                 negative_over_hard=over_hard)
 

@@ -31,7 +31,15 @@ import numpy as np
 from mxnet import autograd
 
 from gluoncv_hard import schema
-from gluoncv_hard.core.matching import IGNORE, HardConfig
+from gluoncv_hard.core.codes import (
+    IGNORE,
+    NEGATIVE,
+    POSITIVE,
+    RPN_TARGET_IGNORE,
+    RPN_TARGET_NEGATIVE,
+    RPN_TARGET_POSITIVE,
+)
+from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.data.transform import FasterRCNNDefaultTrainTransform
 from gluoncv_hard.modeling.rcnn_target import match_rois, sample_rois
 from gluoncv_hard.modeling.rpn_target import as_numpy
@@ -67,16 +75,16 @@ class AnchorView:
     @property
     def positive(self):
         """(N,) bool: anchors trained as object."""
-        return self.cls_target == 1
+        return self.cls_target == RPN_TARGET_POSITIVE
 
     @property
     def negative(self):
         """(N,) bool: anchors trained as background."""
-        return self.cls_target == 0
+        return self.cls_target == RPN_TARGET_NEGATIVE
 
     def counts(self):
         """Dict of anchor counts: positive, negative, ignored_near_hard, ignored_other."""
-        ignored = self.cls_target == -1
+        ignored = self.cls_target == RPN_TARGET_IGNORE
         return dict(positive=int(self.positive.sum()), negative=int(self.negative.sum()),
                     ignored_near_hard=int(self.ignored_near_hard.sum()),
                     ignored_other=int((ignored & ~self.ignored_near_hard).sum()))
@@ -89,7 +97,7 @@ class RoiView:
     Attributes
     ----------
     rois : (S, 4) float32, the RoIs the head is given (``sample_rois`` output order)
-    samples : (S,) float32, 1 foreground, -1 background, 0 ignored fill
+    samples : (S,) float32, POSITIVE foreground, NEGATIVE background, IGNORE fill
     proposals : (P, 4) float32, the RPN proposals (padding rows included)
     ignored_near_hard : (P,) bool, valid proposals left out because of a hard box
     """
@@ -100,8 +108,8 @@ class RoiView:
 
     def counts(self):
         """Dict of RoI counts: foreground, background, ignored_near_hard, proposals."""
-        return dict(foreground=int((self.samples == 1).sum()),
-                    background=int((self.samples == -1).sum()),
+        return dict(foreground=int((self.samples == POSITIVE).sum()),
+                    background=int((self.samples == NEGATIVE).sum()),
                     ignored_near_hard=int(self.ignored_near_hard.sum()),
                     proposals=len(self.proposals))
 
@@ -109,9 +117,7 @@ class RoiView:
 def _transform(net, config, rpn_options, seed):
     return FasterRCNNDefaultTrainTransform(
         net.short, net.max_size, net, ashape=net.ashape, multi_stage=net.num_stages > 1,
-        flip_p=0.0, hard_policy=config.policy, hard_overlap=config.overlap,
-        hard_thresh=config.thresh, hard_precedence=config.precedence,
-        hard_cover_thresh=config.cover_thresh, rng=seed, **rpn_options)
+        flip_p=0.0, hard_config=config, rng=seed, **rpn_options)
 
 
 def _display_image(image, height, width):

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gluoncv_hard.demo import preview
+from gluoncv_hard.vis import demo_scenes
 from gluoncv_hard.vis import draw as visualize
 
 GREY = 128
@@ -103,8 +103,8 @@ def test_contact_sheet_layout():
         visualize.contact_sheet([])
 
 
-def test_preview_uses_the_shared_contact_sheet():
-    assert preview.contact_sheet is visualize.contact_sheet
+def test_demo_scenes_use_the_shared_contact_sheet():
+    assert demo_scenes.contact_sheet is visualize.contact_sheet
 
 
 def test_text_panel_wraps_long_lines_and_draws_swatches():

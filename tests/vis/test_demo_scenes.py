@@ -3,7 +3,8 @@ import cv2
 import pytest
 
 from gluoncv_hard.cli import demo_preview
-from gluoncv_hard.demo import generate, preview
+from gluoncv_hard.demo import generate
+from gluoncv_hard.vis import demo_scenes
 
 
 @pytest.fixture(scope='module')
@@ -18,10 +19,10 @@ def test_boxes_are_drawn_green_or_red_on_the_box_outline(data):
     records = generate.load_meta(data)['images']
     seen = set()
     for record in records:
-        image = preview.draw_scene(data, record)
+        image = demo_scenes.draw_scene(data, record)
         for face in record['faces']:
             xmin, ymin, xmax, ymax = face['box']
-            colour = preview.HARD_COLOUR if face['difficult'] else preview.NORMAL_COLOUR
+            colour = demo_scenes.HARD_COLOUR if face['difficult'] else demo_scenes.NORMAL_COLOUR
             # The bottom-right corner is never covered by the reason text (written above).
             assert tuple(int(v) for v in image[ymax, xmax]) == colour
             seen.add(face['difficult'])
