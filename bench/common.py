@@ -13,7 +13,8 @@ def machine_info():
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
-            names = [l.split(':', 1)[1].strip() for l in f if l.startswith('model name')]
+            names = [line.split(':', 1)[1].strip() for line in f
+                     if line.startswith('model name')]
         cpu = names[0] if names else cpu
     except OSError:
         pass

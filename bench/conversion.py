@@ -4,8 +4,8 @@
 Writes ``--images`` small real JPEGs (and VOC XMLs with 1-3 boxes each) into a temporary folder
 twice: once with ``<size>`` in every XML, once without (so the image size comes only from the
 JPEG header reader; with ``<size>`` the header is read too, to cross-check it). Each case is
-converted ``--repeat`` times, interleaved; min / median / max throughput is reported. The files were just
-written, so this measures a warm page cache: the parsing and checking cost, not the disk.
+converted ``--repeat`` times, interleaved; min / median / max throughput is reported. The files
+were just written, so this measures a warm page cache: the parsing and checking cost, not the disk.
 
     PYTHONPATH=. python bench/conversion.py [--images 2000] [--repeat 5]
 """

@@ -13,6 +13,7 @@ or 50 GT boxes (20% of them hard for gluoncv_hard), it times
 and prints ``ours / stock`` time ratios (min / median / max over repeats). Target: <= 0.5.
 """
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -60,10 +61,11 @@ def bench(repeats, calls):
             label = make_label(num, rng)
             gt_nd = mx.nd.array(label[:, :4])
             cases = {
-                'generator': (lambda: stock_gen(gt_nd, anchors_nd, WIDTH, HEIGHT),
-                              lambda: ours_gen(label[:, :4], anchors, WIDTH, HEIGHT,
-                                               label[:, 5])),
-                'transform': (lambda: stock_tf(image, label), lambda: ours_tf(image, label)),
+                'generator': (functools.partial(stock_gen, gt_nd, anchors_nd, WIDTH, HEIGHT),
+                              functools.partial(ours_gen, label[:, :4], anchors, WIDTH, HEIGHT,
+                                                label[:, 5])),
+                'transform': (functools.partial(stock_tf, image, label),
+                              functools.partial(ours_tf, image, label)),
             }
             for what, (stock_fn, ours_fn) in cases.items():
                 stock_t, ours_t = side_by_side(stock_fn, ours_fn, repeats, calls)

@@ -95,8 +95,8 @@ def bench(repeats, iters):
     stock = Pipeline(stock_net, StockTransform(320, 512, stock_net, **kw), hard=False)
     ours = Pipeline(ours_net, gluoncv_hard.FasterRCNNDefaultTrainTransform(320, 512, ours_net,
                                                                            **kw), hard=True)
-    stock_batches = [stock.prepare(i, l) for i, l in zip(images, labels)]
-    ours_batches = [ours.prepare(i, l) for i, l in zip(images, labels)]
+    stock_batches = [stock.prepare(image, label) for image, label in zip(images, labels)]
+    ours_batches = [ours.prepare(image, label) for image, label in zip(images, labels)]
 
     def loop(pipe, batches=None):
         def run():
@@ -111,7 +111,8 @@ def bench(repeats, iters):
             ('pipeline', loop(stock), loop(ours))):
         np.random.seed(0)
         stock_t, ours_t = side_by_side(stock_fn, ours_fn, repeats, 1)
-        lo, med, hi = ratio_summary(stock_t, ours_t)  # time ratio stock/ours = throughput ours/stock
+        # time ratio stock/ours = throughput ours/stock
+        lo, med, hi = ratio_summary(stock_t, ours_t)
         rows.append([what, '{:.1f}'.format(1e3 * statistics.median(stock_t) / iters),
                      '{:.1f}'.format(1e3 * statistics.median(ours_t) / iters),
                      '{:.3f} / {:.3f} / {:.3f}'.format(lo, med, hi)])

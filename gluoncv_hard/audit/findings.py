@@ -64,6 +64,10 @@ class AuditSettings(NamedTuple):
         return self
 
 
+# Immutable, so one shared default instance is safe.
+DEFAULT_SETTINGS = AuditSettings()
+
+
 class ImageFindings(NamedTuple):
     """What :func:`classify_image` found; every field is an int64 index array.
 
@@ -82,7 +86,7 @@ class ImageFindings(NamedTuple):
     suspects: np.ndarray
 
 
-def classify_image(det_boxes, det_scores, det_labels, gt_label, settings=AuditSettings()):
+def classify_image(det_boxes, det_scores, det_labels, gt_label, settings=DEFAULT_SETTINGS):
     """Compare one image's detections with its labels.
 
     Parameters
@@ -209,7 +213,7 @@ def write_fold_lst(dataset, indices, path, class_names):
     return path
 
 
-def audit_dataset(dataset, folds, fit_and_predict: Callable, settings=AuditSettings(),
+def audit_dataset(dataset, folds, fit_and_predict: Callable, settings=DEFAULT_SETTINGS,
                   progress=None):
     """Cross-validated audit of ``dataset``.
 

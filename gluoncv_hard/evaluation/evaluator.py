@@ -99,8 +99,8 @@ class DetectionEvaluator:
             Schema layout. ``None`` or no box: a negative image.
         """
         if isinstance(image_id, bool) or not isinstance(image_id, (str, int, np.integer)):
-            raise TypeError('image_id must be a str or int (it goes into the JSON report), got {!r}'
-                            .format(image_id))
+            raise TypeError('image_id must be a str or int (it goes into the JSON report), '
+                            'got {!r}'.format(image_id))
         image_id = image_id if isinstance(image_id, str) else int(image_id)
         if image_id in self._seen_ids:
             raise ValueError('image {!r} was already added; image ids must be unique'

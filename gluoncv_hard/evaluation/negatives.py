@@ -41,8 +41,8 @@ def negative_image_stats(image_ids, det_scores, score_thresholds=DEFAULT_SCORE_T
     num_images = len(image_ids)
     counts = np.zeros((num_images, len(thresholds)), dtype=np.int64)
     max_scores = np.full(num_images, -np.inf)
-    for i, scores in enumerate(det_scores):
-        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    for i, image_scores in enumerate(det_scores):
+        scores = np.asarray(image_scores, dtype=np.float64).reshape(-1)
         counts[i] = (scores[:, None] >= thresholds[None, :]).sum(axis=0)
         if len(scores):
             max_scores[i] = scores.max()
