@@ -253,9 +253,10 @@ class TrainConfig:
 
     def to_flags(self, skip=()):
         """The train command's flags that rebuild this config, e.g. ``['--network', 'tiny',
-        ...]``: the settings in ``_ALWAYS_LISTED`` and every other one that differs from its
-        default, except those named in ``skip``. ``gluoncv_hard.cli.train`` parses them back
-        into an equal config (its tests check this)."""
+        ...]``: network, data set, data paths, workers, epochs, lr, seed and save prefix always,
+        every other setting where it differs from its default; none named in ``skip``.
+        ``gluoncv_hard.cli.train`` parses them back into an equal config (tests/engine/
+        test_config.py checks this)."""
         defaults = _defaults(self.data.dataset)
         argv = []
         for attr, cls in _GROUPS:

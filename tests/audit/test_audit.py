@@ -185,7 +185,7 @@ def test_planted_missing_box_tops_the_report(planted, tmp_path):
     folds = audit.make_folds(len(dataset), 2, seed=0)
     audits = audit.audit_dataset(dataset, folds, oracle(dataset, original, calls))
     # Each fold trains on the other fold only and predicts on its own images.
-    for fold, train, test in calls:
+    for _fold, train, test in calls:
         assert not set(train) & set(test) and sorted(train + test) == list(range(6))
     assert len(audits) == 6 and audits[0].image_id == victim
     (suspect,) = audits[0].findings.suspects
