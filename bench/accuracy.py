@@ -11,35 +11,38 @@ on the held-out negative scenes (false detections per image at score >= 0.5). Th
 beside them, a control that fine-tunes the same way without mined images. Everything is written
 to a markdown file.
 
-Every training is a subprocess of the train script (or the rounds tool), ``--jobs`` at a time,
-each with ``cpu_count // jobs`` MXNet threads: the tiny network does not keep two cores busy, so
-two single-threaded runs side by side finish in about 1.15x the time of one. The default run
-takes about 46 minutes on two CPU cores.
+Every training runs in a worker process (``multiprocessing``, spawn) that calls
+``gluoncv_hard.engine.trainer.train(config)`` (or the rounds loop), ``--jobs`` at a time, each
+with ``cpu_count // jobs`` MXNet threads: the tiny network does not keep two cores busy, so two
+single-threaded runs side by side finish in about 1.15x the time of one. Each worker runs one
+job in a fresh process, as a separate command would. The default run takes about 46 minutes on
+two CPU cores.
 """
 import argparse
 import concurrent.futures
+import contextlib
 import json
+import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table  # noqa: E402
 
+from gluoncv_hard.core.matching import HardConfig  # noqa: E402
 from gluoncv_hard.demo import generate_demo_dataset, is_complete_output  # noqa: E402
 from gluoncv_hard.utils.atomic import write_text_atomic  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-# (label, train-script flags)
+# (label, hard-box settings of the training)
 POLICIES = [
-    ('positive (stock)', ['--hard-policy', 'positive']),
-    ('drop', ['--hard-policy', 'drop']),
-    ('ignore, iof', ['--hard-policy', 'ignore', '--hard-overlap', 'iof']),
-    ('ignore, iou', ['--hard-policy', 'ignore', '--hard-overlap', 'iou']),
-    ('ignore, iou_or_iof', ['--hard-policy', 'ignore', '--hard-overlap', 'iou_or_iof']),
+    ('positive (stock)', HardConfig(policy='positive')),
+    ('drop', HardConfig(policy='drop')),
+    ('ignore, iof', HardConfig(policy='ignore', overlap='iof')),
+    ('ignore, iou', HardConfig(policy='ignore', overlap='iou')),
+    ('ignore, iou_or_iof', HardConfig(policy='ignore', overlap='iou_or_iof')),
 ]
 MINING_FROM = 'ignore, iof'
 METRICS = (('voc07_map', 'VOC07 mAP'), ('coco_ap', 'COCO AP'),
@@ -50,57 +53,96 @@ FINETUNE_LR = BASE_LR / 10  # the rounds tool's default for --retrain finetune
 
 def schedule(epochs):
     # Warm-up, then a decay for the last epoch (the demo run's schedule, shortened).
-    return ['--epochs', str(epochs), '--lr', str(BASE_LR), '--lr-warmup', '100',
-            '--lr-decay-epoch', str(max(epochs - 1, 1)), '--val-interval', str(epochs)]
+    return dict(epochs=epochs, lr=BASE_LR, lr_warmup=100, lr_decay_epoch=(max(epochs - 1, 1),),
+                val_interval=epochs)
+
+
+@contextlib.contextmanager
+def _output_to(log_path):
+    """Send this process's stdout and stderr (file descriptors too: MXNet writes there) to
+    ``log_path``; a worker runs one job, so nothing else shares them."""
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, 'w') as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+
+
+def _train_job(config, log_path):
+    """Worker: one training run; its output goes to ``log_path``."""
+    import warnings
+
+    from gluoncv_hard.engine.trainer import train
+    warnings.simplefilter('ignore')
+    with _output_to(log_path):
+        train(config)
+
+
+def _rounds_job(config, log_path):
+    """Worker: the mining rounds loop; its output goes to ``log_path``."""
+    import warnings
+
+    from gluoncv_hard.mining.loop import run_rounds
+    warnings.simplefilter('ignore')
+    with _output_to(log_path):
+        run_rounds(config)
 
 
 class Runner:
-    """Runs gluoncv_hard command lines as subprocesses with a fixed number of MXNet threads."""
+    """Runs trainings in worker processes with a fixed number of MXNet threads each."""
 
-    def __init__(self, data, workers, threads):
+    def __init__(self, data, workers, threads, jobs):
         self.data, self.workers = data, workers
-        self.env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                        MXNET_CPU_WORKER_NTHREADS=str(threads),
-                        PYTHONPATH=os.pathsep.join(filter(None, [
-                            REPO, os.environ.get('PYTHONPATH', '')])))
+        # Set before the spawned workers start, so MXNet reads them when they import it.
+        os.environ.update(OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads))
+        # One job per fresh process, as a separate command would run it.
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1)
 
-    def call(self, module, argv, log_path):
-        os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        with open(log_path, 'w') as log:
-            code = subprocess.call([sys.executable, '-W', 'ignore', '-m', module] + argv,
-                                   stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        if code:
-            raise SystemExit('{} failed with exit status {}; see {}'.format(module, code,
-                                                                            log_path))
+    def base(self, seed, **settings):
+        """The training every run shares: the tiny network on the demo data."""
+        from gluoncv_hard.engine.config import TrainConfig
+        return TrainConfig.create(**dict(dict(
+            network='tiny', dataset='voc', data_root=self.data, train='train', val='val',
+            neg_val=[os.path.join(self.data, 'negatives', 'test')], seed=seed,
+            num_workers=self.workers, save_interval=0, log_interval=0), **settings))
 
-    def train(self, out, seed, flags):
+    def train(self, out, seed, hard=None, **settings):
         """Final-epoch validation metrics of one training run and its checkpoint prefix."""
         prefix = os.path.join(out, 'run')
         metrics_path = prefix + '_metrics.jsonl'
         if not os.path.isfile(metrics_path):
-            self.call('gluoncv_hard.cli.train', [
-                '--network', 'tiny', '--dataset', 'voc', '--data-root', self.data,
-                '--train', 'train', '--val', 'val',
-                '--neg-val', os.path.join(self.data, 'negatives', 'test'),
-                '--seed', str(seed), '--num-workers', str(self.workers),
-                '--save-prefix', prefix, '--save-interval', '0', '--log-interval', '0'] + flags,
-                os.path.join(out, 'output.log'))
+            config = self.base(seed, save_prefix=prefix, **settings)
+            if hard is not None:
+                config = config.replace(hard=hard)
+            self.pool.submit(_train_job, config, os.path.join(out, 'output.log')).result()
         with open(metrics_path) as f:
             final = [json.loads(line) for line in f][-1]
         return final['val'], prefix
 
     def mining(self, out, init_params, rounds, epochs, seed):
-        """Mining rounds fine-tuning from ``init_params``; returns the rounds tool's history."""
+        """Mining rounds fine-tuning from ``init_params``; returns the rounds loop's history."""
+        from gluoncv_hard.mining.rounds import RoundsConfig
         history_path = os.path.join(out, 'history.json')
         if not os.path.isfile(history_path):
-            self.call('gluoncv_hard.cli.mining_rounds', [
-                '--data-root', self.data, '--train', 'train', '--val', 'val',
-                '--pool', os.path.join(self.data, 'negatives', 'pool'),
-                '--neg-val', os.path.join(self.data, 'negatives', 'test'),
-                '--rounds', str(rounds), '--init', init_params, '--retrain', 'finetune',
-                '--finetune-epochs', str(epochs), '--finetune-lr', str(FINETUNE_LR),
-                '--seed', str(seed), '--num-workers', str(self.workers), '--out', out,
-                '--no-early-stop', '--no-progress'], out + '.log')
+            # The rounds command's defaults: 5 baseline epochs (unused: round 0 is given),
+            # progress off.
+            config = RoundsConfig(
+                out=out, base=self.base(seed, epochs=5, log_interval=100),
+                neg_test=[os.path.join(self.data, 'negatives', 'test')],
+                pool=[os.path.join(self.data, 'negatives', 'pool')], rounds=rounds,
+                retrain='finetune', finetune_epochs=epochs, finetune_lr=FINETUNE_LR,
+                init=init_params, early_stop=False, progress=False)
+            self.pool.submit(_rounds_job, config, out + '.log').result()
         with open(history_path) as f:
             return json.load(f)
 
@@ -109,8 +151,8 @@ class Runner:
         "more negatives". One metrics dict per round k = 1 .. rounds."""
         results, init = [], init_params
         for k in range(1, rounds + 1):
-            metrics, prefix = self.train(os.path.join(out, 'round_{}'.format(k)), seed, [
-                '--init', init, '--lr', str(FINETUNE_LR), '--epochs', str(epochs)])
+            metrics, prefix = self.train(os.path.join(out, 'round_{}'.format(k)), seed,
+                                         init=init, lr=FINETUNE_LR, epochs=epochs)
             results.append(metrics)
             init = prefix + '_best.params'  # as the rounds tool continues from
         return results
@@ -156,19 +198,20 @@ def main(argv=None):
         parser.error('unknown policies {}; choose from {}'.format(
             sorted(unknown), '; '.join(label for label, _ in POLICIES)))
     chosen = [p for p in POLICIES if p[0] in wanted] if wanted else POLICIES
-    runner = Runner(data, args.num_workers, max(1, (os.cpu_count() or 1) // args.jobs))
+    runner = Runner(data, args.num_workers, max(1, (os.cpu_count() or 1) // args.jobs),
+                    args.jobs)
 
-    def policy_run(label, flags, seed):
+    def policy_run(label, hard, seed):
         tic = time.time()
-        metrics, prefix = runner.train(run_dir(args.work, label, seed), seed,
-                                       flags + schedule(args.epochs))
+        metrics, prefix = runner.train(run_dir(args.work, label, seed), seed, hard=hard,
+                                       **schedule(args.epochs))
         print('{} seed {}: {} ({:.0f} s)'.format(label, seed, {
             k: metrics[k] for k, _ in METRICS}, time.time() - tic), flush=True)
         return metrics, prefix
 
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {(label, seed): pool.submit(policy_run, label, flags, seed)
-                   for label, flags in chosen for seed in seeds}
+        futures = {(label, seed): pool.submit(policy_run, label, hard, seed)
+                   for label, hard in chosen for seed in seeds}
         done = {key: future.result() for key, future in futures.items()}
     rows = [[label] + [mean_std([done[label, seed][0][key] for seed in seeds])
                        for key, _ in METRICS] for label, _ in chosen]
@@ -212,6 +255,7 @@ def main(argv=None):
     text = '\n'.join(lines) + '\n'
     write_text_atomic(args.out, text)
     print(text)
+    runner.pool.shutdown()
 
 
 def format_history(history, control_rounds):
@@ -239,7 +283,8 @@ def plot_rounds(history, control, path):
     top, bottom = figure.subplots(2, 1, sharex=True)
     rounds = list(range(len(control)))
     for axis, key, title in ((top, 'voc07_map', 'VOC07 mAP\n(hard ignored)'),
-                             (bottom, 'neg_false_per_image', 'false det. / image\n(score >= 0.5)')):
+                             (bottom, 'neg_false_per_image',
+                              'false det. / image\n(score >= 0.5)')):
         axis.plot(rounds, [r[key] for r in history['rounds']], 'o-', color='tab:red',
                   label='with mined negatives')
         axis.plot(rounds, [r[key] for r in control], 's--', color='tab:gray',

@@ -26,7 +26,6 @@ by the highest suspect score, then by image id.
 
 IoU is intersection over union with ``width = xmax - xmin`` (:mod:`gluoncv_hard.overlaps`).
 """
-import os
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -36,8 +35,7 @@ from gluoncv_hard.core.overlaps import pairwise_iou
 
 __all__ = ['DEFAULT_SCORE_THRESH', 'DEFAULT_SUSPECT_THRESH', 'DEFAULT_IOU_THRESH',
            'DEFAULT_NEAR_IOU', 'AuditSettings', 'ImageFindings', 'ImageAudit', 'classify_image',
-           'badness', 'sort_worst_first', 'make_folds', 'subset_indices', 'write_fold_lst',
-           'audit_dataset']
+           'badness', 'sort_worst_first', 'make_folds', 'subset_indices', 'audit_dataset']
 
 DEFAULT_SCORE_THRESH = 0.5
 DEFAULT_SUSPECT_THRESH = 0.8
@@ -182,35 +180,6 @@ def subset_indices(num_items, max_images=None, seed=0):
         raise ValueError('--max-images must be at least 1, got {}'.format(max_images))
     rng = np.random.default_rng([seed, 1])
     return np.sort(rng.choice(num_items, size=max_images, replace=False)).astype(np.int64)
-
-
-def write_fold_lst(dataset, indices, path, class_names):
-    """Write the images ``indices`` of ``dataset`` as a ``.lst`` (paths relative to its folder)
-    and its class file, for the train script's ``--dataset lst``.
-
-    Each image is decoded once (for its size and pixel label). Returns the ``.lst`` path.
-    """
-    from gluoncv_hard.data.classes import classes_path_for
-    from gluoncv_hard.data.records import format_lst_line, record_fields
-    from gluoncv_hard.utils.atomic import atomic_outputs
-    if not hasattr(dataset, 'image_path'):
-        raise ValueError('the audit needs image files (a VOC folder, COCO JSON or .lst); '
-                         'convert a .rec data set with gluoncv-hard-convert without --rec')
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    lines = []
-    for number, index in enumerate(indices):
-        img, label = dataset[int(index)]
-        height, width = img.shape[:2]
-        relative = os.path.relpath(os.path.abspath(dataset.image_path(int(index))), folder)
-        lines.append(format_lst_line(number, relative.replace(os.sep, '/'),
-                                     record_fields(width, height, label)))
-    with atomic_outputs(classes_path_for(path), path) as (classes_tmp, lst_tmp):
-        with open(classes_tmp, 'w', encoding='utf-8') as f:
-            f.write(''.join(name + '\n' for name in class_names))
-        with open(lst_tmp, 'w', encoding='utf-8') as f:
-            f.writelines(lines)
-    return path
 
 
 def audit_dataset(dataset, folds, fit_and_predict: Callable, settings=DEFAULT_SETTINGS,

@@ -17,17 +17,17 @@ from gluoncv_hard.audit.findings import (
     DEFAULT_SUSPECT_THRESH,
     AuditSettings,
 )
-from gluoncv_hard.cli.status import exit_status
-from gluoncv_hard.data.datasets import DATASET_KINDS
-from gluoncv_hard.modeling.zoo import NETWORKS
-from gluoncv_hard.utils.passthrough import check_passthrough, strip_separator
+from gluoncv_hard.audit.folds import FOLD_TRAIN_SETTINGS
+from gluoncv_hard.cli.options import (
+    add_data_arguments,
+    add_device_arguments,
+    add_network_arguments,
+)
+from gluoncv_hard.cli.passthrough import passthrough_config, strip_separator
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.errors import InputError
 
-__all__ = ['MANAGED_TRAIN_FLAGS', 'build_parser', 'run', 'main']
-
-# Train-script flags the audit sets for every fold model; an error after "--".
-MANAGED_TRAIN_FLAGS = ('--network', '--dataset', '--data-root', '--train', '--val', '--classes',
-                       '--epochs', '--lr', '--resume', '--start-epoch', '--save-prefix',
-                       '--seed', '--num-workers', '-j', '--gpus')
+__all__ = ['build_parser', 'run', 'main']
 
 EPILOG = """\
 per image, with confident detections = score >= --score-thresh:
@@ -51,21 +51,18 @@ def build_parser():
                     'fold, and list where detections and labels disagree, worst first.',
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group('data (as for the train script)')
-    g.add_argument('--dataset', choices=DATASET_KINDS, default='voc',
-                   help='voc, coco or lst (rec is not supported: the page needs image files)')
-    g.add_argument('--data-root', default='', help='voc: the VOC folder; coco/lst: image root')
-    g.add_argument('--train', default='',
-                   help="the labelled set to audit (voc: image sets, default 'train'; coco: "
-                        "annotation JSON; lst: file)")
-    g.add_argument('--classes', default='', help='class names file (default: inferred)')
+    add_data_arguments(g, val=False, helps={
+        'dataset': 'voc, coco or lst (rec is not supported: the page needs image files)',
+        'train': "the labelled set to audit (voc: image sets, default 'train'; coco: "
+                 "annotation JSON; lst: file)"})
     g = p.add_argument_group('cross-validation')
     g.add_argument('--folds', type=int, default=2,
                    help='number of folds (default %(default)s: split-half)')
     g.add_argument('--seed', type=int, default=0, help='fold split, subset and training seed')
     g.add_argument('--max-images', type=int, default=None,
                    help='audit a random subset of this many images (a quick look)')
-    g.add_argument('--network', choices=NETWORKS, default='tiny',
-                   help='network of the fold models (default %(default)s: CPU-sized)')
+    add_network_arguments(g, default='tiny', use_fpn=False,
+                          network_help='network of the fold models (tiny: CPU-sized)')
     g.add_argument('--epochs', type=int, default=5, help='epochs per fold model '
                                                          '(default %(default)s)')
     g.add_argument('--lr', type=float, default=0.02, help='learning rate (default %(default)s)')
@@ -80,42 +77,23 @@ def build_parser():
                    help='suspect: IoU with every GT box below this (default %(default)s)')
     g = p.add_argument_group('running')
     g.add_argument('--out', required=True, help='new (or empty) output folder')
-    g.add_argument('--gpus', default='', help="GPU ids such as '0,1'; '' for CPU")
-    g.add_argument('--num-workers', '-j', type=int, default=2, help='data-loader workers')
+    add_device_arguments(g, num_workers=2)
     g.add_argument('--no-progress', action='store_true', help='no progress bars')
+    add_debug_argument(p)
     p.add_argument('train_args', nargs=argparse.REMAINDER,
                    help='after "--": more train-script flags for the fold models, e.g. '
                         '-- --lr-warmup 100 --hard-policy ignore')
     return p
 
 
-def _fold_trainer(args, dataset, classes, ctx, train_args):
-    """``fit_and_predict`` for :func:`gluoncv_hard.audit.audit_dataset`: the train script on a
-    ``.lst`` of the fold's training images, then predictions on the held-out images."""
-    from tqdm import tqdm
-
-    from gluoncv_hard.audit.findings import write_fold_lst
-    from gluoncv_hard.cli import train as train_cli
-    from gluoncv_hard.engine.networks import load_trained_network
-    from gluoncv_hard.engine.predict import predict_dataset
-
-    def fit_and_predict(fold, train_indices, test_indices):
-        folder = os.path.join(args.out, 'folds', 'fold_{}'.format(fold))
-        lst = write_fold_lst(dataset, train_indices, os.path.join(folder, 'train.lst'), classes)
-        argv = ['--network', args.network, '--dataset', 'lst', '--train', lst,
-                '--data-root', folder, '--val', '', '--epochs', str(args.epochs),
-                '--lr', str(args.lr), '--seed', str(args.seed), '--num-workers',
-                str(args.num_workers), '--gpus', args.gpus, '--save-interval', '0',
-                '--save-prefix', os.path.join(folder, 'model')] + train_args
-        checkpoint = train_cli.run(argv)
-        net, _ = load_trained_network(checkpoint, ctx)
-        net.hybridize(static_alloc=True)
-        predictions = predict_dataset(net, dataset, ctx, indices=test_indices,
-                                      num_workers=args.num_workers)
-        return tqdm(predictions, total=len(test_indices), unit='img',
-                    desc='fold {} detect'.format(fold), disable=args.no_progress)
-
-    return fit_and_predict
+def base_train_config(args):
+    """The fold models' :class:`gluoncv_hard.engine.config.TrainConfig`: this tool's flags and
+    the train flags after ``--`` (refusing those the audit sets); the data settings are set
+    per fold (:func:`gluoncv_hard.audit.folds.fold_train_config`)."""
+    settings = dict(network=args.network, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                    num_workers=args.num_workers, gpus=args.gpus)
+    return passthrough_config(args.train_args, 'the audit', settings,
+                              managed=FOLD_TRAIN_SETTINGS, defaults=dict(save_interval=0))
 
 
 def _summary(args, audits, folds, seconds):
@@ -142,25 +120,23 @@ def run(argv=None):
     """Audit; returns ``(index_html_path, audits)``. Errors propagate."""
     args = build_parser().parse_args(argv)
     tic = time.time()
-    train_args = strip_separator(args.train_args)
-    check_passthrough(train_args, MANAGED_TRAIN_FLAGS, 'the audit')
+    # Bad pass-through flags fail before anything is read.
+    train_config = base_train_config(args)
     settings = AuditSettings(args.score_thresh, args.suspect_thresh, args.iou_thresh,
                              args.near_iou).check()
-    if args.epochs < 1:
-        raise ValueError('--epochs must be at least 1')
     if args.dataset == 'rec':
-        raise ValueError('--dataset rec: the audit page needs image files; convert to a .lst '
+        raise InputError('--dataset rec: the audit page needs image files; convert to a .lst '
                          '(gluoncv-hard-convert without --rec) and audit that')
     train = args.train or ('train' if args.dataset == 'voc' else '')
     if not train:
-        raise ValueError('--train is required for --dataset {}'.format(args.dataset))
+        raise InputError('--train is required for --dataset {}'.format(args.dataset))
     args.train = train
     if os.path.isdir(args.out) and os.listdir(args.out):
-        raise ValueError('--out {} is not empty: choose a new folder'.format(args.out))
+        raise InputError('--out {} is not empty: choose a new folder'.format(args.out))
 
     from gluoncv_hard.audit.findings import audit_dataset, make_folds, subset_indices
+    from gluoncv_hard.audit.folds import fold_trainer
     from gluoncv_hard.audit.report import write_audit_report
-    from gluoncv_hard.cli import train as train_cli
     from gluoncv_hard.data.classes import read_class_names
     from gluoncv_hard.data.datasets import open_dataset
     from gluoncv_hard.engine.devices import parse_contexts
@@ -169,11 +145,11 @@ def run(argv=None):
     dataset, classes = open_dataset(args.dataset, train, args.data_root, classes)
     subset = subset_indices(len(dataset), args.max_images, args.seed)
     folds = [subset[f] for f in make_folds(len(subset), args.folds, args.seed)]
-    # Bad pass-through flags fail before the first fold trains.
-    train_cli.parse_args(['--dataset', 'lst', '--train', 'x.lst'] + train_args)
     os.makedirs(args.out, exist_ok=True)
-    audits = audit_dataset(dataset, folds, _fold_trainer(args, dataset, classes, ctx, train_args),
-                           settings, progress=None if args.no_progress else print)
+    fit_and_predict = fold_trainer(train_config, dataset, classes, args.out, ctx,
+                                   progress=not args.no_progress)
+    audits = audit_dataset(dataset, folds, fit_and_predict, settings,
+                           progress=None if args.no_progress else print)
     summary = _summary(args, audits, folds, time.time() - tic)
     index = write_audit_report(args.out, audits, summary, classes,
                                progress=not args.no_progress)

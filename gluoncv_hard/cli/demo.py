@@ -1,28 +1,32 @@
 """The main job on the embedded demo data (console command ``gluoncv-hard-demo``).
 
 1. builds the offline face data set (``gluoncv_hard.demo``) unless it is already there;
-2. trains the tiny network on CPU with the train script (hard policy ``ignore``);
-3. evaluates the best checkpoint with the eval script: mAP with hard boxes ignored, false
+2. trains the tiny network on CPU (:func:`gluoncv_hard.engine.trainer.train`, hard policy
+   ``ignore``);
+3. evaluates the best checkpoint as the eval command does: mAP with hard boxes ignored, false
    detections on held-out images without faces;
 4. prints the commands that do the same on a real data set with GPUs.
 """
 import argparse
 import os
+import shlex
 import sys
 import time
 
-from gluoncv_hard.cli import evaluate as eval_cli
-from gluoncv_hard.cli import train as train_cli
+from gluoncv_hard.cli.options import add_device_arguments
+from gluoncv_hard.cli.passthrough import passthrough_config
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.core.matching import HARD_POLICIES
 
-__all__ = ['main', 'DEMO_SCHEDULE']
+__all__ = ['main', 'run', 'DEMO_SCHEDULE']
 
 # Chosen so the run takes a few minutes on two CPU cores; see README ("The demo run").
-DEMO_SCHEDULE = ['--epochs', '6', '--lr', '0.02', '--lr-warmup', '100', '--lr-decay-epoch', '5',
-                 '--log-interval', '80']
+DEMO_SCHEDULE = dict(epochs=6, lr=0.02, lr_warmup=100, lr_decay_epoch=(5.0,), log_interval=80)
 
 REAL_DATA_COMMANDS = """\
 The same on a real data set with GPUs (install with .[cu112], see README):
-  gluoncv-hard-convert --format voc --root VOCdevkit/VOC2007 --sets trainval --out voc07_trainval.lst
+  gluoncv-hard-convert --format voc --root VOCdevkit/VOC2007 --sets trainval \\
+      --out voc07_trainval.lst
   gluoncv-hard-train --network resnet50_v1b --pretrained-base --dataset voc \\
       --data-root VOCdevkit/VOC2007 --train trainval --val test --gpus 0,1 --batch-size 2 \\
       --hard-policy ignore --save-prefix runs/voc07
@@ -33,54 +37,70 @@ The same on a real data set with GPUs (install with .[cu112], see README):
       --gpus 0 --out voc07_report.json"""
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
         description='Build the offline demo data, train the tiny network on it (CPU) and '
                     'evaluate it.', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--data', default='demo_data', help='demo data folder (made if absent)')
+    parser.add_argument('--data-root', '--data', default='demo_data',
+                        help='demo data folder (made if absent)')
     parser.add_argument('--out', default=os.path.join('runs', 'demo'),
                         help='folder for checkpoints, logs and the report')
     parser.add_argument('--seed', type=int, default=0, help='seed of the data and of training')
-    parser.add_argument('--num-workers', type=int, default=2, help='data-loader workers')
-    parser.add_argument('--hard-policy', default='ignore',
-                        help='passed to the train script (ignore, positive or drop)')
+    add_device_arguments(parser, num_workers=2, gpus=False)
+    parser.add_argument('--hard-policy', default='ignore', choices=HARD_POLICIES,
+                        help='hard policy of the training')
+    add_debug_argument(parser)
     parser.add_argument('train_args', nargs=argparse.REMAINDER,
                         help='after "--": more train-script flags, e.g. -- --epochs 2')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv=None):
+    """Build the data if needed, train, evaluate; returns the report dict. Errors propagate."""
+    args = build_parser().parse_args(argv)
     start = time.time()
+    negatives_test = os.path.join(args.data_root, 'negatives', 'test')
+    # The demo's settings are defaults: any train flag after "--" may change them.
+    config = passthrough_config(args.train_args, 'the demo', settings={}, defaults=dict(
+        network='tiny', dataset='voc', data_root=args.data_root, train='train', val='val',
+        neg_val=[negatives_test], hard_policy=args.hard_policy, seed=args.seed,
+        num_workers=args.num_workers, save_interval=0,
+        save_prefix=os.path.join(args.out, 'tiny_{}'.format(args.hard_policy)),
+        **DEMO_SCHEDULE))
 
+    from gluoncv_hard.cli.evaluate import show_report
     from gluoncv_hard.demo import generate_demo_dataset, is_complete_output
-    if is_complete_output(args.data):
-        print('Demo data: using {}'.format(args.data))
+    from gluoncv_hard.engine.devices import parse_contexts
+    from gluoncv_hard.engine.report import evaluate_checkpoint
+    from gluoncv_hard.engine.trainer import train
+    if is_complete_output(args.data_root):
+        print('Demo data: using {}'.format(args.data_root))
     else:
-        print('Demo data: building {} (offline, from scikit-image images)'.format(args.data))
-        generate_demo_dataset(args.data, seed=args.seed)
+        print('Demo data: building {} (offline, from scikit-image images)'.format(
+            args.data_root))
+        generate_demo_dataset(args.data_root, seed=args.seed)
 
-    prefix = os.path.join(args.out, 'tiny_{}'.format(args.hard_policy))
-    negatives = os.path.join(args.data, 'negatives')
-    extra = [a for a in args.train_args if a != '--']
-    train_argv = ['--network', 'tiny', '--dataset', 'voc', '--data-root', args.data,
-                  '--train', 'train', '--val', 'val', '--neg-val', os.path.join(negatives, 'test'),
-                  '--hard-policy', args.hard_policy, '--seed', str(args.seed),
-                  '--num-workers', str(args.num_workers), '--save-prefix', prefix,
-                  '--save-interval', '0'] + DEMO_SCHEDULE + extra
-    print('\nTraining: gluoncv-hard-train ' + ' '.join(train_argv))
-    code = train_cli.main(train_argv)
-    if code:
-        return code
+    print('\nTraining: gluoncv-hard-train ' + shlex.join(config.to_flags()))
+    checkpoint = train(config).checkpoint
+    print('best checkpoint: {}'.format(checkpoint))
 
+    prefix = config.output.save_prefix
     report_path = prefix + '_report.json'
-    eval_argv = ['--params', prefix + '_best.params', '--data-root', args.data, '--val', 'val',
-                 '--neg-val', os.path.join(negatives, 'test'), '--out', report_path,
-                 '--num-workers', str(args.num_workers)]
-    print('\nEvaluation: gluoncv-hard-eval ' + ' '.join(eval_argv))
-    code = eval_cli.main(eval_argv)
-    if code:
-        return code
+    print('\nEvaluation: gluoncv-hard-eval ' + shlex.join([
+        '--params', checkpoint, '--data-root', args.data_root, '--val', 'val', '--neg-val',
+        negatives_test, '--out', report_path, '--num-workers', str(args.num_workers)]))
+    report = evaluate_checkpoint(checkpoint, parse_contexts(''), data_root=args.data_root,
+                                 val='val', neg_val=[negatives_test],
+                                 num_workers=args.num_workers, progress=True)
+    show_report(report, report_path)
     print('\nDone in {:.0f} s. Checkpoints, log and metrics: {}_*'.format(
         time.time() - start, prefix))
     print(REAL_DATA_COMMANDS)
-    return 0
+    return report
+
+
+def main(argv=None):
+    return exit_status(run, argv)
 
 
 if __name__ == '__main__':

@@ -8,8 +8,13 @@ import argparse
 import os
 import sys
 
-from gluoncv_hard.cli.status import exit_status
-from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.cli.options import (
+    add_data_arguments,
+    add_device_arguments,
+    add_network_arguments,
+)
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.mining.outputs import output_paths
 from gluoncv_hard.mining.ranking import (
     DEFAULT_COUNT_THRESH,
@@ -18,7 +23,6 @@ from gluoncv_hard.mining.ranking import (
     RANK_BY,
     default_num,
 )
-from gluoncv_hard.modeling.zoo import NETWORKS
 from gluoncv_hard.vis.mining_sheet import DEFAULT_SHEET_SIZE
 
 __all__ = ['build_parser', 'resolve_num', 'run', 'main']
@@ -51,11 +55,7 @@ def build_parser():
     g = p.add_argument_group('detector')
     g.add_argument('--params', required=True,
                    help='checkpoint .params; its .json sidecar names the network and classes')
-    g.add_argument('--network', choices=NETWORKS, default=None,
-                   help='for a .params without sidecar')
-    g.add_argument('--use-fpn', action='store_true', help='with --network, the FPN variant')
-    g.add_argument('--classes', default='', help='class names file, for a .params without '
-                                                 'sidecar')
+    add_network_arguments(g, default=None, classes=True)
     g = p.add_argument_group('pool and output')
     g.add_argument('--pool', action='append', default=[], metavar='DIR_OR_LST',
                    help='images without objects to mine from: a folder or a .lst of zero-box '
@@ -75,10 +75,10 @@ def build_parser():
                         '(default %(default)s)')
     g.add_argument('--train-size', type=int, default=None,
                    help='number of labelled training images')
-    g.add_argument('--dataset', choices=DATASET_KINDS, default='voc',
-                   help='with --train: kind of the training set, counted for the default --num')
-    g.add_argument('--data-root', default='', help='with --train: as for the train script')
-    g.add_argument('--train', default='', help='training set, as for the train script')
+    add_data_arguments(g, val=False, classes=False, helps={
+        'dataset': 'with --train: kind of the training set, counted for the default --num',
+        'data_root': 'with --train: as for the train script',
+        'train': 'training set, as for the train script'})
     g = p.add_argument_group('ranking')
     g.add_argument('--rank-by', choices=RANK_BY, default='max_score',
                    help='max_score: highest detection score first; count: most detections '
@@ -90,12 +90,11 @@ def build_parser():
                    help='never select an image whose best detection scores below this: it is '
                         'an easy negative (default %(default)s)')
     g = p.add_argument_group('running')
-    g.add_argument('--gpus', default='', help="GPU ids such as '0,1'; '' for CPU")
-    g.add_argument('--num-workers', '-j', type=int, default=2, help='data-loader workers '
-                                                                     '(default %(default)s)')
+    add_device_arguments(g, num_workers=2)
     g.add_argument('--sheet-size', type=int, default=DEFAULT_SHEET_SIZE,
                    help='images shown in FILE.png (default %(default)s)')
     g.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_debug_argument(p)
     return p
 
 
@@ -103,7 +102,7 @@ def resolve_num(args, classes):
     """The number of images to mine, following the rule in the ``--help`` epilog."""
     if args.num is not None:
         if args.num < 1:
-            raise ValueError('--num must be at least 1, got {}'.format(args.num))
+            raise InputError('--num must be at least 1, got {}'.format(args.num))
         return args.num
     if args.train_size is not None:
         return default_num(args.train_size, args.fraction)
@@ -111,7 +110,7 @@ def resolve_num(args, classes):
         from gluoncv_hard.data.datasets import open_dataset
         train_set, _ = open_dataset(args.dataset, args.train, args.data_root, classes)
         return default_num(len(train_set), args.fraction)
-    raise ValueError('how many images to mine? give --num N, or the training set size with '
+    raise InputError('how many images to mine? give --num N, or the training set size with '
                      '--train-size N or --dataset/--data-root/--train (then --fraction x size '
                      'is mined)')
 
@@ -125,7 +124,7 @@ def run(argv=None):
         # load_trained_network would first complain about the missing sidecar.
         raise FileNotFoundError('--params {} does not exist'.format(args.params))
     if args.num is not None and args.num < 1:
-        raise ValueError('--num must be at least 1, got {}'.format(args.num))
+        raise InputError('--num must be at least 1, got {}'.format(args.num))
     from gluoncv_hard.data.classes import read_class_names
     from gluoncv_hard.engine.devices import parse_contexts
     from gluoncv_hard.engine.networks import load_trained_network

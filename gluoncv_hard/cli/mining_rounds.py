@@ -1,23 +1,26 @@
 """Command line of ``tools/mining_rounds.py`` (console command ``gluoncv-hard-mining-rounds``).
 
 Train a baseline, then alternate hard negative mining and retraining; see
-:mod:`gluoncv_hard.mining_rounds` for the loop and the stop rule, ``docs/mining.md`` for a guide.
-Exit status 0 on success, 2 for bad arguments or input, 3 when training diverged.
+:mod:`gluoncv_hard.mining.rounds` for the rounds and the stop rule, ``docs/mining.md`` for a
+guide. Exit status 0 on success, 2 for bad arguments or input, 3 when training diverged.
 """
 import argparse
 import sys
 
-from gluoncv_hard.cli.status import exit_status
-from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.cli.options import (
+    add_data_arguments,
+    add_device_arguments,
+    add_network_arguments,
+)
+from gluoncv_hard.cli.passthrough import passthrough_config
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
 from gluoncv_hard.mining.ranking import (
     DEFAULT_COUNT_THRESH,
     DEFAULT_FRACTION,
     DEFAULT_MIN_SCORE,
     RANK_BY,
 )
-from gluoncv_hard.mining.rounds import RETRAIN_MODES, RoundsConfig, run_rounds
-from gluoncv_hard.modeling.zoo import NETWORKS
-from gluoncv_hard.utils.passthrough import strip_separator
+from gluoncv_hard.mining.rounds import RETRAIN_MODES, ROUND_TRAIN_SETTINGS, RoundsConfig
 
 __all__ = ['build_parser', 'config_from_args', 'run', 'main']
 
@@ -47,13 +50,9 @@ def build_parser():
                     'after every round.',
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group('data (as for the train script)')
-    g.add_argument('--dataset', choices=DATASET_KINDS, default='voc')
-    g.add_argument('--data-root', default='', help='voc: the VOC folder; lst: image root')
-    g.add_argument('--train', default='', help="training set (voc default 'train')")
-    g.add_argument('--val', default=None,
-                   help="validation set for mAP and checkpoint selection (voc default 'val'; "
-                        "'' for none: then only false detections decide)")
-    g.add_argument('--classes', default='', help='class names file (default: inferred)')
+    add_data_arguments(g, helps={
+        'val': "validation set for mAP and checkpoint selection (voc default 'val'; '' for "
+               "none: then only false detections decide)"})
     g.add_argument('--pool', action='append', default=[], metavar='DIR_OR_LST', required=True,
                    help='images without objects to mine from; repeatable')
     g.add_argument('--neg-test', '--neg-val', dest='neg_test', action='append', default=[],
@@ -70,8 +69,8 @@ def build_parser():
                         'for --finetune-epochs; scratch: train from scratch with the baseline '
                         'schedule (slower, but rounds compare like for like) '
                         '(default %(default)s)')
-    g.add_argument('--network', choices=NETWORKS, default='tiny',
-                   help='network (default %(default)s: CPU-sized)')
+    add_network_arguments(g, default='tiny', use_fpn=False,
+                          network_help='network of every round (tiny: CPU-sized)')
     g.add_argument('--init', default=None, metavar='PARAMS',
                    help='an already trained checkpoint to use as round 0: it is evaluated, not '
                         'trained, and the first finetune round starts from it (a .params '
@@ -104,9 +103,9 @@ def build_parser():
     g.add_argument('--min-score', type=float, default=DEFAULT_MIN_SCORE)
     g = p.add_argument_group('running')
     g.add_argument('--seed', type=int, default=233, help='seed of every training run')
-    g.add_argument('--gpus', default='', help="GPU ids such as '0,1'; '' for CPU")
-    g.add_argument('--num-workers', '-j', type=int, default=2, help='data-loader workers')
+    add_device_arguments(g, num_workers=2)
     g.add_argument('--no-progress', action='store_true', help='no progress bars or round lines')
+    add_debug_argument(p)
     p.add_argument('train_args', nargs=argparse.REMAINDER,
                    help='after "--": more train-script flags for every round, e.g. '
                         '-- --lr-warmup 100 --hard-policy ignore')
@@ -114,22 +113,25 @@ def build_parser():
 
 
 def config_from_args(args):
-    """A :class:`gluoncv_hard.mining_rounds.RoundsConfig` from parsed arguments."""
-    train_args = strip_separator(args.train_args)
-    train = args.train or ('train' if args.dataset == 'voc' else '')
-    if not train:
-        raise ValueError('--train is required for --dataset {}'.format(args.dataset))
-    val = args.val if args.val is not None else ('val' if args.dataset == 'voc' else '')
+    """A :class:`gluoncv_hard.mining.rounds.RoundsConfig` from parsed arguments: the train
+    flags after ``--`` (refusing those the rounds set) and this tool's own make its base
+    training."""
+    settings = dict(network=args.network, dataset=args.dataset, data_root=args.data_root,
+                    train=args.train, val=args.val, classes=args.classes, seed=args.seed,
+                    num_workers=args.num_workers, gpus=args.gpus, epochs=args.epochs,
+                    lr=args.lr)
+    base = passthrough_config(args.train_args, 'the mining rounds', settings,
+                              managed=ROUND_TRAIN_SETTINGS, defaults=dict(save_interval=0))
+    finetune_lr = args.finetune_lr
+    if finetune_lr is None and args.init and args.lr is not None:
+        finetune_lr = args.lr / 10  # an explicit --lr wins over the --init checkpoint's rate
     return RoundsConfig(
-        out=args.out, dataset=args.dataset, data_root=args.data_root, train=train, val=val,
-        neg_test=args.neg_test, pool=args.pool, rounds=args.rounds, retrain=args.retrain,
-        network=args.network, classes=args.classes, epochs=args.epochs, lr=args.lr,
-        finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr, num=args.num,
-        fraction=args.fraction, rank_by=args.rank_by, count_thresh=args.count_thresh,
-        min_score=args.min_score, map_tolerance=args.map_tolerance,
-        min_fp_decrease=args.min_fp_decrease, early_stop=not args.no_early_stop,
-        seed=args.seed, num_workers=args.num_workers, gpus=args.gpus, train_args=train_args,
-        progress=not args.no_progress, init=args.init)
+        out=args.out, base=base, neg_test=args.neg_test, pool=args.pool, rounds=args.rounds,
+        retrain=args.retrain, finetune_epochs=args.finetune_epochs, finetune_lr=finetune_lr,
+        num=args.num, fraction=args.fraction, rank_by=args.rank_by,
+        count_thresh=args.count_thresh, min_score=args.min_score,
+        map_tolerance=args.map_tolerance, min_fp_decrease=args.min_fp_decrease,
+        early_stop=not args.no_early_stop, init=args.init, progress=not args.no_progress)
 
 
 def _summary_table(history):
@@ -153,6 +155,7 @@ def _fmt(value):
 
 def run(argv=None):
     """Run the rounds; returns the history dict. Errors propagate."""
+    from gluoncv_hard.mining.loop import run_rounds
     args = build_parser().parse_args(argv)
     history = run_rounds(config_from_args(args))
     print('\n' + _summary_table(history))

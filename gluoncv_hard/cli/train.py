@@ -1,25 +1,35 @@
 """Command line of ``scripts/train_faster_rcnn.py`` (console command ``gluoncv-hard-train``).
 
 The flags follow GluonCV's ``scripts/detection/faster_rcnn/train_faster_rcnn.py``; the hard-box,
-negative-image and initialization flags are ours.
+negative-image and initialization flags are ours. Each flag's ``dest`` is a
+:class:`gluoncv_hard.engine.config.TrainConfig` setting; the config resolves the defaults that
+depend on the data set, and :func:`gluoncv_hard.engine.trainer.train` runs it.
 """
 import argparse
-import os
 import sys
 
-from gluoncv_hard.cli.options import add_hard_arguments, hard_config
-from gluoncv_hard.cli.status import exit_status
-from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.cli.options import (
+    add_data_arguments,
+    add_device_arguments,
+    add_hard_arguments,
+    add_network_arguments,
+    hard_config,
+)
+from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.engine.config import DEFAULT_NUM_WORKERS, TrainConfig, parse_epochs
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
-from gluoncv_hard.modeling.zoo import NETWORKS
 
-__all__ = ['build_parser', 'parse_args', 'run', 'main']
+__all__ = ['build_parser', 'parse_args', 'config_from_args', 'run', 'main']
 
-# Per-dataset defaults, as GluonCV's script sets them (lst/rec/voc alike).
-_SCHEDULES = {
-    'coco': dict(epochs=26, lr=0.00125, lr_decay_epoch='17,23', lr_warmup=1000, wd=1e-4),
-    'default': dict(epochs=20, lr=0.001, lr_decay_epoch='14,20', lr_warmup=0, wd=5e-4),
-}
+# Parsed flags that are not TrainConfig settings (the hard ones become one HardConfig).
+_NOT_SETTINGS = ('debug', 'hard_policy', 'hard_overlap', 'hard_thresh', 'hard_precedence',
+                 'hard_cover_thresh')
+
+
+def epoch_list(text):
+    """``--lr-decay-epoch 14,20`` -> ``(14.0, 20.0)`` (argparse names this in its errors)."""
+    return parse_epochs(text)
 
 
 def build_parser():
@@ -31,9 +41,7 @@ def build_parser():
                '--dataset voc --data-root demo_data --train train --val val '
                '--neg-val demo_data/negatives/test --epochs 8 --lr 0.01')
     g = p.add_argument_group('network')
-    g.add_argument('--network', default='resnet50_v1b', choices=NETWORKS,
-                   help='backbone; tiny and tiny_fpn are small CPU networks trained from scratch')
-    g.add_argument('--use-fpn', action='store_true', help='feature pyramid network variant')
+    add_network_arguments(g, default='resnet50_v1b')
     g.add_argument('--pretrained-base', action='store_true',
                    help="start the backbone from GluonCV's ImageNet weights; they must already "
                         'be in $MXNET_HOME/models (default ~/.mxnet/models): no downloads')
@@ -47,24 +55,7 @@ def build_parser():
                    help="cap on the longer side (0: the network's default)")
 
     g = p.add_argument_group('data')
-    g.add_argument('--dataset', default='voc', choices=DATASET_KINDS,
-                   help='voc: VOC folder (--data-root) and image sets; coco: annotation JSON and '
-                        'image folder; lst/rec: files from gluoncv-hard-convert')
-    g.add_argument('--data-root', default='',
-                   help='voc: the VOC folder; coco: the image folder; lst: the folder image '
-                        'paths are relative to')
-    g.add_argument('--train', default='',
-                   help="voc: image sets (default 'train'); coco: annotation JSON; lst/rec: file")
-    g.add_argument('--val', default='',
-                   help="validation data, like --train (voc default 'val'; '' for none)")
-    g.add_argument('--classes', default='',
-                   help='class names file, one per line (default: inferred, or FILE.classes.txt '
-                        'beside a .lst/.rec)')
-    g.add_argument('--neg-train', action='append', default=[], metavar='DIR_OR_LST',
-                   help='images without objects mixed into training (folder or .lst of '
-                        'zero-box records, e.g. from tools/mine_hard_negatives.py); repeatable')
-    g.add_argument('--neg-val', action='append', default=[], metavar='DIR_OR_LST',
-                   help='images without objects for the false-detection metric; repeatable')
+    add_data_arguments(g, neg_train=True, neg_val=True)
     g.add_argument('--random-crop', type=int, default=0, metavar='SIZE',
                    help='train on random SIZE x SIZE crops around objects or background '
                         '(dlib\'s lesson: smaller crops, fewer easy negatives per positive); '
@@ -73,8 +64,6 @@ def build_parser():
                    help='a box the crop cuts by more than this fraction of its area becomes hard')
     g.add_argument('--crop-object-prob', type=float, default=0.5,
                    help='probability that a crop is centred near an object (else anywhere)')
-    g.add_argument('--num-workers', '-j', type=int, default=min(4, os.cpu_count() or 1),
-                   help='data-loader worker processes')
 
     add_hard_arguments(p.add_argument_group('hard boxes'))
 
@@ -105,7 +94,7 @@ def build_parser():
                    help='first epoch; with --resume the default continues after the saved one')
     g.add_argument('--lr', type=float, default=None, help='default 0.001 (coco: 0.00125)')
     g.add_argument('--lr-decay', type=float, default=0.1, help='learning-rate decay factor')
-    g.add_argument('--lr-decay-epoch', default=None,
+    g.add_argument('--lr-decay-epoch', type=epoch_list, default=None,
                    help="epochs at which the rate decays (default '14,20'; coco '17,23')")
     g.add_argument('--lr-warmup', type=int, default=None,
                    help='linear warm-up iterations in epoch 0 (default 0; coco 1000)')
@@ -128,7 +117,7 @@ def build_parser():
     g.add_argument('--log-interval', type=int, default=100, help='log every N iterations')
 
     g = p.add_argument_group('devices')
-    g.add_argument('--gpus', default='', help="GPU ids such as '0,1'; '' trains on the CPU")
+    add_device_arguments(g, num_workers=DEFAULT_NUM_WORKERS)
     g.add_argument('--cpu-contexts', type=int, default=1,
                    help="with --gpus '', split each batch over this many CPU contexts (tests the "
                         'multi-device path without GPUs)')
@@ -141,43 +130,38 @@ def build_parser():
                    help='run the network imperatively (slower, easier to debug)')
     g.add_argument('--static-alloc', action='store_true',
                    help='static memory allocation for the hybridized network')
+    add_debug_argument(p)
     return p
 
 
-def parse_args(argv=None):
+def parse_args(argv=None, defaults=None):
+    """The parsed flags (argparse errors exit with status 2). ``defaults`` (``{dest: value}``)
+    replaces flag defaults: the tools that pass train flags through set their own this way."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    schedule = _SCHEDULES['coco' if args.dataset == 'coco' else 'default']
-    for name, value in schedule.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.dataset == 'voc':
-        args.train = args.train or 'train'
-        args.val = args.val if args.val or '--val' in (argv or sys.argv[1:]) else 'val'
-    elif not args.train:
-        parser.error('--train is required for --dataset {}'.format(args.dataset))
-    if args.rpn_loss == 'focal' and args.rpn_neg_mining == 'ohem':
-        parser.error('--rpn-loss focal already down-weights easy negatives; drop '
-                     '--rpn-neg-mining ohem')
-    if args.rcnn_ohem_pool < 1:
-        parser.error('--rcnn-ohem-pool must be at least 1')
+    if defaults:
+        parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def config_from_args(args):
+    """The :class:`gluoncv_hard.engine.config.TrainConfig` of parsed flags.
+
+    Raises :class:`gluoncv_hard.errors.InputError` (``param`` = the flag's dest) for values that
+    cannot work.
+    """
     try:
-        hard_config(args)
-    except ValueError as e:
-        parser.error(str(e).replace('hard_', '--hard-').replace('_thresh', '-thresh'))
-    for name in ('epochs', 'batch_size', 'val_interval'):
-        if getattr(args, name) < 1:
-            parser.error('--{} must be at least 1'.format(name.replace('_', '-')))
-    if not args.save_prefix:
-        args.save_prefix = os.path.join('runs', 'faster_rcnn_{}{}_{}'.format(
-            args.network, '_fpn' if args.use_fpn else '', args.dataset))
-    return args
+        hard = hard_config(args)
+    except ValueError as e:  # HardConfig speaks of parameters; name the flags
+        raise InputError(str(e).replace('hard_', '--hard-').replace('_thresh', '-thresh')) \
+            from None
+    settings = {name: value for name, value in vars(args).items() if name not in _NOT_SETTINGS}
+    return TrainConfig.create(hard=hard, **settings)
 
 
 def run(argv=None):
     """Parse and train; returns the best (or last) checkpoint path. Errors propagate."""
     from gluoncv_hard.engine.trainer import train
-    return train(parse_args(argv))
+    return train(config_from_args(parse_args(argv))).checkpoint
 
 
 def main(argv=None):

@@ -1,9 +1,11 @@
-"""The Faster R-CNN training loop behind ``scripts/train_faster_rcnn.py``.
+"""The Faster R-CNN training loop: ``train(TrainConfig) -> TrainResult``.
 
 It follows GluonCV's ``train_faster_rcnn.py`` (same schedule, losses, logging) and adds: hard
 boxes through transform, samplers and losses; negative images mixed into training; validation
 that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
-per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses.
+per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses. The
+console command ``gluoncv-hard-train`` (:mod:`gluoncv_hard.cli.train`) only builds the
+:class:`gluoncv_hard.engine.config.TrainConfig`.
 """
 import json
 import logging
@@ -12,6 +14,7 @@ import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import mxnet as mx
 import numpy as np
@@ -28,24 +31,54 @@ from gluoncv_hard.engine.checkpoint import (
     read_sidecar,
     save_checkpoint,
 )
+from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.devices import parse_contexts
 from gluoncv_hard.engine.networks import initialize_missing
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
-from gluoncv_hard.errors import SetupError, TrainingDiverged
+from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 from gluoncv_hard.modeling.zoo import build_network
 
-__all__ = ['train', 'TrainingDiverged', 'lr_at', 'epoch_batches']
+__all__ = ['train', 'TrainResult', 'TrainingDiverged', 'lr_at', 'epoch_batches',
+           'trainable_in_structure_order']
 
 logger = logging.getLogger('gluoncv_hard.train')
 
 
-def hard_options(args):
-    """The hard flags as keyword arguments of the transform, samplers and ``get_model``."""
-    return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
-            'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence,
-            'hard_cover_thresh': args.hard_cover_thresh}
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` wrote.
+
+    Attributes
+    ----------
+    best : str or None
+        ``PREFIX_best.params`` when a validation has saved one (also by an earlier run that
+        this one resumed), else None.
+    last : str or None
+        ``PREFIX_last.params`` (None on Horovod ranks other than 0, which write nothing).
+    metrics_path : str
+        ``PREFIX_metrics.jsonl``.
+    metrics : tuple of dict
+        The lines this run appended to ``metrics_path``, one per epoch, as read back from JSON.
+    """
+    best: str | None
+    last: str | None
+    metrics_path: str
+    metrics: tuple
+
+    @property
+    def checkpoint(self):
+        """The best checkpoint, else the last: the one to use."""
+        return self.best or self.last
+
+
+def _hard_kwargs(hard):
+    """``hard`` (a HardConfig) as the five ``hard_*`` keyword arguments the transform and
+    ``build_network`` take, and as the sidecar's ``hard`` dict (its format is kept)."""
+    return {'hard_policy': hard.policy, 'hard_overlap': hard.overlap,
+            'hard_thresh': hard.thresh, 'hard_precedence': hard.precedence,
+            'hard_cover_thresh': hard.cover_thresh}
 
 
 def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor):
@@ -85,44 +118,48 @@ def _import_horovod():
     try:
         import horovod.mxnet as hvd  # pylint: disable=import-outside-toplevel
     except ImportError:
-        raise SetupError('--horovod needs Horovod built with MXNet support (HOROVOD_WITH_MXNET=1 '
-                           'pip install horovod) and an MPI or Gloo launcher (horovodrun); it is '
-                           'not installed here') from None
+        raise SetupError('horovod training needs Horovod built with MXNet support '
+                         '(HOROVOD_WITH_MXNET=1 pip install horovod) and an MPI or Gloo launcher '
+                         '(horovodrun); it is not installed here') from None
     hvd.init()
     return hvd
 
 
-def _open_data(args):
+def _open_data(data):
+    """The data sets of ``data`` (a DataConfig): ``(train_set, val_set, neg_val, classes,
+    number of negative training images)``."""
     classes = None
-    if args.classes:
+    if data.classes:
         from gluoncv_hard.data.classes import read_class_names
-        classes = read_class_names(args.classes)
-    train_set, classes = open_dataset(args.dataset, args.train, args.data_root, classes)
+        classes = read_class_names(data.classes)
+    train_set, classes = open_dataset(data.dataset, data.train, data.data_root, classes)
     if len(train_set) == 0:
-        raise ValueError('the training set {!r} has no images'.format(args.train))
-    val_set = open_dataset(args.dataset, args.val, args.data_root, classes)[0] if args.val \
+        raise InputError('the training set {!r} has no images'.format(data.train),
+                         param='train')
+    val_set = open_dataset(data.dataset, data.val, data.data_root, classes)[0] if data.val \
         else None
-    negatives = [open_negatives(spec) for spec in args.neg_train]
+    negatives = [open_negatives(spec) for spec in data.neg_train]
     if negatives:
         train_set = ConcatDetection([train_set] + negatives)
-    neg_val = ConcatDetection([open_negatives(spec) for spec in args.neg_val]) \
-        if args.neg_val else None
+    neg_val = ConcatDetection([open_negatives(spec) for spec in data.neg_val]) \
+        if data.neg_val else None
     return train_set, val_set, neg_val, classes, sum(len(n) for n in negatives)
 
 
-def _resume_state(args, num_class):
-    """``(start_epoch, best_map, params_path_to_load)`` from --resume / --start-epoch."""
-    if not args.resume:
-        return args.start_epoch, None, None
-    check_params_file(args.resume, num_class)
-    sidecar = read_sidecar(args.resume) or {}
+def _resume_state(config, num_class):
+    """``(start_epoch, best_map, params_path_to_load)`` from ``resume`` / ``start_epoch``."""
+    resume, model, start_epoch = config.output.resume, config.model, config.schedule.start_epoch
+    if not resume:
+        return start_epoch, None, None
+    check_params_file(resume, num_class)
+    sidecar = read_sidecar(resume) or {}
     saved = (sidecar.get('network'), sidecar.get('use_fpn'))
-    if sidecar and saved != (args.network, args.use_fpn):
-        raise ValueError('--resume {} holds a {}{} network, not --network {}{}'.format(
-            args.resume, saved[0], ' (FPN)' if saved[1] else '', args.network,
-            ' --use-fpn' if args.use_fpn else ''))
-    start = args.start_epoch if args.start_epoch else sidecar.get('epoch', -1) + 1
-    return start, sidecar.get('best_map'), args.resume
+    if sidecar and saved != (model.network, model.use_fpn):
+        raise InputError('{} holds a {}{} network, not {}{} (network, use_fpn)'.format(
+            resume, saved[0], ' (FPN)' if saved[1] else '', model.network,
+            ' (FPN)' if model.use_fpn else ''), param='resume')
+    start = start_epoch if start_epoch else sidecar.get('epoch', -1) + 1
+    return start, sidecar.get('best_map'), resume
 
 
 def trainable_in_structure_order(net):
@@ -143,7 +180,7 @@ class _SeededTransforms(gluon.data.Dataset):
 
     Data-loader workers are forked with identical random states, so every worker would draw the
     same flips, crops and anchor samples; seeding per item makes them independent and makes a run
-    repeat exactly whatever ``--num-workers`` is.
+    repeat exactly whatever ``num_workers`` is.
     """
 
     def __init__(self, dataset, transforms, seed, epoch):
@@ -176,79 +213,81 @@ def _split(batch, ctx):
 class _Session:
     """Everything ``train`` builds before the first iteration."""
 
-    def __init__(self, args):
-        self.hvd = _import_horovod() if args.horovod else None
+    def __init__(self, config):
+        data, schedule, devices = config.data, config.schedule, config.devices
+        self.hvd = _import_horovod() if devices.horovod else None
         self.rank0 = self.hvd is None or self.hvd.rank() == 0
         self.ctx = [mx.gpu(self.hvd.local_rank())] if self.hvd else parse_contexts(
-            args.gpus, args.cpu_contexts)
-        if args.amp and self.ctx[0].device_type != 'gpu':
-            raise ValueError('--amp (float16 mixed precision) needs GPUs; drop it for CPU '
-                             'training')
+            devices.gpus, devices.cpu_contexts)
+        if devices.amp and self.ctx[0].device_type != 'gpu':
+            raise InputError('float16 mixed precision needs GPUs; turn it off for CPU training',
+                             param='amp')
         num_devices = self.hvd.size() if self.hvd else len(self.ctx)
-        if args.batch_size % num_devices:
-            raise ValueError('--batch-size {} must be a multiple of the number of devices ({})'
-                             .format(args.batch_size, num_devices))
-        _setup_logging(args.save_prefix)
-        np.random.seed(args.seed)
-        mx.random.seed(args.seed)
+        if schedule.batch_size % num_devices:
+            raise InputError('{} must be a multiple of the number of devices ({})'.format(
+                schedule.batch_size, num_devices), param='batch_size')
+        _setup_logging(config.output.save_prefix)
+        np.random.seed(schedule.seed)
+        mx.random.seed(schedule.seed)
 
         (self.train_set, self.val_set, self.neg_val, self.classes,
-         self.num_neg_train) = _open_data(args)
-        self.start_epoch, best_map, resume_params = _resume_state(args, len(self.classes))
-        if self.start_epoch >= args.epochs:
-            raise ValueError('nothing to do: training would start at epoch {} but --epochs is {}'
-                             .format(self.start_epoch, args.epochs))
+         self.num_neg_train) = _open_data(data)
+        self.start_epoch, best_map, resume_params = _resume_state(config, len(self.classes))
+        if self.start_epoch >= schedule.epochs:
+            raise InputError('nothing to do: training would start at epoch {} but epochs is {}'
+                             .format(self.start_epoch, schedule.epochs), param='epochs')
         self.best_map = -1.0 if best_map is None else best_map
-        losses = FasterRCNNLosses(args.rpn_loss, args.rpn_neg_mining, args.rcnn_sampler,
-                                  args.neg_pos_ratio, args.ohem_min_neg, args.focal_gamma,
-                                  args.focal_alpha)
-        self.net = self._network(args, args.batch_size // num_devices, resume_params)
-        if args.rcnn_sampler == 'ohem':
-            self.net.set_rcnn_samples(self.net.sampler.num_sample * args.rcnn_ohem_pool)
+        mining = config.mining
+        losses = FasterRCNNLosses(mining.rpn_loss, mining.rpn_neg_mining, mining.rcnn_sampler,
+                                  mining.neg_pos_ratio, mining.ohem_min_neg, mining.focal_gamma,
+                                  mining.focal_alpha)
+        self.net = self._network(config, schedule.batch_size // num_devices, resume_params)
+        if mining.rcnn_sampler == 'ohem':
+            self.net.set_rcnn_samples(self.net.sampler.num_sample * mining.rcnn_ohem_pool)
         self.transforms = [FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
-            keep_all_negatives=losses.rpn_needs_all_negatives, **hard_options(args))]
-        if args.random_crop:
+            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_kwargs(config.hard))]
+        if data.random_crop:
             self.transforms.insert(0, RandomCropWithHard(
-                args.random_crop, cut_thresh=args.crop_cut_thresh,
-                object_prob=args.crop_object_prob))
+                data.random_crop, cut_thresh=data.crop_cut_thresh,
+                object_prob=data.crop_object_prob))
         self.batchify = FasterRCNNTrainBatchify(self.net, len(self.ctx))
-        self.trainer = self._trainer(args, resume_params)
-        self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=args.amp)
-        self.decay_epochs = sorted(float(e) for e in args.lr_decay_epoch.split(',')
-                                   if e.strip())
+        self.trainer = self._trainer(config, resume_params)
+        self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=devices.amp)
+        self.decay_epochs = sorted(schedule.lr_decay_epoch)
         self.last_path = None
 
-    def _network(self, args, per_device, resume_params):
-        if args.amp:
+    def _network(self, config, per_device, resume_params):
+        model, amp_enabled = config.model, config.devices.amp
+        if amp_enabled:
             from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
             amp.init()
-        self.network_options = {k: v for k, v in (('short', args.short),
-                                                  ('max_size', args.max_size)) if v}
-        net = build_network(args.network, self.classes, use_fpn=args.use_fpn,
-                            pretrained_base=args.pretrained_base,
+        self.network_options = {k: v for k, v in (('short', model.short),
+                                                  ('max_size', model.max_size)) if v}
+        net = build_network(model.network, self.classes, use_fpn=model.use_fpn,
+                            pretrained_base=model.pretrained_base,
                             per_device_batch_size=per_device, **self.network_options,
-                            **hard_options(args))
+                            **_hard_kwargs(config.hard))
         if resume_params:
             net.load_parameters(resume_params, ctx=self.ctx, ignore_extra=True)
         initialize_missing(net, self.ctx)
         net.collect_params().reset_ctx(self.ctx)
-        if args.init and not resume_params:
+        if model.init and not resume_params:
             net(mx.nd.zeros((1, 3, 64, 64), ctx=self.ctx[0]))  # fix deferred shapes first
-            skipped = load_matching_params(net, args.init)
-            logger.info('--init %s: loaded all parameters but %d (%s)', args.init,
+            skipped = load_matching_params(net, model.init)
+            logger.info('--init %s: loaded all parameters but %d (%s)', model.init,
                         len(skipped), ', '.join(skipped[:6]) + (' ...' if len(skipped) > 6
                                                                 else ''))
-        if args.amp:
+        if amp_enabled:
             net.cast('float16')
             net.collect_params('.*batchnorm.*').setattr('dtype', 'float32')
             net.collect_params('.*normalizedperclassboxcenterencoder.*').setattr('dtype',
                                                                                  'float32')
         return net
 
-    def _trainer(self, args, resume_params):
-        net = self.net
+    def _trainer(self, config, resume_params):
+        net, schedule, devices = self.net, config.schedule, config.devices
         net.collect_params().setattr('grad_req', 'null')
         for param in net.collect_train_params().values():
             # Anchors are gluon Constants inside the trainable 'rpn' block; asking them for
@@ -256,18 +295,19 @@ class _Session:
             if not isinstance(param, gluon.Constant):
                 param.grad_req = 'write'
         params = trainable_in_structure_order(net)
-        optimizer_params = {'learning_rate': args.lr, 'wd': args.wd, 'momentum': args.momentum}
-        if args.amp:
+        optimizer_params = {'learning_rate': schedule.lr, 'wd': schedule.wd,
+                            'momentum': schedule.momentum}
+        if devices.amp:
             optimizer_params['multi_precision'] = True
         if self.hvd:
             self.hvd.broadcast_parameters(net.collect_params(), root_rank=0)
             trainer = self.hvd.DistributedTrainer(params, 'sgd', optimizer_params)
         else:
-            kv_store = args.kv_store or ('device' if self.ctx[0].device_type == 'gpu'
-                                         else 'local')
+            kv_store = devices.kv_store or ('device' if self.ctx[0].device_type == 'gpu'
+                                            else 'local')
             trainer = gluon.Trainer(params, 'sgd', optimizer_params, kvstore=kv_store,
-                                    update_on_kvstore=False if args.amp else None)
-        if args.amp:
+                                    update_on_kvstore=False if devices.amp else None)
+        if devices.amp:
             from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
             amp.init_trainer(trainer)
         states = os.path.splitext(resume_params)[0] + '.states' if resume_params else None
@@ -275,75 +315,81 @@ class _Session:
             trainer.load_states(states)
         return trainer
 
-    def describe(self, args):
+    def describe(self, config):
+        mining = config.mining
         logger.info('Training %s (%s) on %s: %d images (%d negatives), %d validation images, '
                     '%d negative validation images, classes %s, hard options %s',
-                    args.network, 'FPN' if self.net.num_stages > 1 else 'C4', self.ctx,
+                    config.model.network, 'FPN' if self.net.num_stages > 1 else 'C4', self.ctx,
                     len(self.train_set), self.num_neg_train,
                     len(self.val_set) if self.val_set else 0,
-                    len(self.neg_val) if self.neg_val else 0, self.classes, hard_options(args))
-        logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', args.rpn_loss,
-                    args.rpn_neg_mining, args.rcnn_sampler)
+                    len(self.neg_val) if self.neg_val else 0, self.classes,
+                    _hard_kwargs(config.hard))
+        logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', mining.rpn_loss,
+                    mining.rpn_neg_mining, mining.rcnn_sampler)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
 
 
-def _train_epoch(session, args, epoch, pool):
+def _train_epoch(session, config, epoch, pool):
     """One pass over the training set; returns ``(loss_means, accuracies, iterations)``."""
-    s = session
-    batches = epoch_batches(len(s.train_set), args.batch_size,
-                            np.random.default_rng([args.seed, epoch]),
+    s, schedule, log_interval = session, config.schedule, config.output.log_interval
+    batches = epoch_batches(len(s.train_set), schedule.batch_size,
+                            np.random.default_rng([schedule.seed, epoch]),
                             s.hvd.size() if s.hvd else 1, s.hvd.rank() if s.hvd else 0)
-    samples = _SeededTransforms(s.train_set, s.transforms, args.seed, epoch)
+    samples = _SeededTransforms(s.train_set, s.transforms, schedule.seed, epoch)
     loader = gluon.data.DataLoader(samples, batch_sampler=batches, batchify_fn=s.batchify,
-                                   num_workers=args.num_workers)
+                                   num_workers=config.data.num_workers)
     sums, acc, seen = np.zeros(len(LOSS_NAMES)), np.zeros(4), 0
     btic = time.time()
     for i, batch in enumerate(loader):
-        s.trainer.set_learning_rate(lr_at(args.lr, epoch, i, args.lr_decay, s.decay_epochs,
-                                          args.lr_warmup, args.lr_warmup_factor))
+        s.trainer.set_learning_rate(lr_at(schedule.lr, epoch, i, schedule.lr_decay,
+                                          s.decay_epochs, schedule.lr_warmup,
+                                          schedule.lr_warmup_factor))
         shards = _split(batch, s.ctx)
         # The very first step runs serially: deferred initialization is not thread-safe.
         if len(shards) > 1 and (epoch > s.start_epoch or i > 0):
             results = list(pool.map(s.task.forward_backward, shards))
         else:
             results = [s.task.forward_backward(shard) for shard in shards]
-        s.trainer.step(args.batch_size)
+        s.trainer.step(schedule.batch_size)
         losses = np.array([[v.asscalar() for v in r[0]] for r in results]).mean(axis=0)
         if not np.isfinite(losses).all():
             raise TrainingDiverged(
                 'loss is not finite at epoch {} iteration {} ({}); stopped without saving. The '
-                'last good checkpoint is {}. Lower --lr (now {}) or add --lr-warmup.'.format(
+                'last good checkpoint is {}. Lower the learning rate (lr, now {}) or add a '
+                'warm-up (lr_warmup).'.format(
                     epoch, i, ', '.join('{}={}'.format(n, v) for n, v in zip(LOSS_NAMES, losses)),
-                    s.last_path or 'none (nothing saved yet)', args.lr))
+                    s.last_path or 'none (nothing saved yet)', schedule.lr))
         sums += losses
         acc += np.array([[v.asscalar() for v in r[1]] for r in results]).sum(axis=0)
         seen += 1
-        if s.rank0 and args.log_interval and (i + 1) % args.log_interval == 0:
+        if s.rank0 and log_interval and (i + 1) % log_interval == 0:
             logger.info('[Epoch %d][Batch %d], Speed: %.3f samples/sec, lr=%.5f, %s', epoch, i,
-                        args.log_interval * args.batch_size / (time.time() - btic),
+                        log_interval * schedule.batch_size / (time.time() - btic),
                         s.trainer.learning_rate, _loss_text(sums / seen, acc))
             btic = time.time()
     return sums / max(seen, 1), acc, seen
 
 
-def _finish_epoch(session, args, epoch, loss_means, acc, seen, seconds):
-    """Log, validate, save checkpoints and append the metrics line (rank 0 only)."""
-    s = session
+def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
+    """Log, validate, save checkpoints and append the metrics line (rank 0 only); returns the
+    line."""
+    s, output, prefix = session, config.output, config.output.save_prefix
     logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
-    state = dict(epoch=epoch, best_map=s.best_map, network=args.network, use_fpn=args.use_fpn,
-                 classes=s.classes, hard=hard_options(args),
-                 network_options=s.network_options, seed=args.seed, lr=args.lr)
+    state = dict(epoch=epoch, best_map=s.best_map, network=config.model.network,
+                 use_fpn=config.model.use_fpn, classes=s.classes, hard=_hard_kwargs(config.hard),
+                 network_options=s.network_options, seed=config.schedule.seed,
+                 lr=config.schedule.lr)
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),
             'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist()))}
     validate = (s.val_set is not None or s.neg_val is not None) and (
-        (epoch + 1) % args.val_interval == 0 or epoch + 1 == args.epochs)
+        (epoch + 1) % output.val_interval == 0 or epoch + 1 == config.schedule.epochs)
     if validate:
         tic = time.time()
-        if not args.disable_hybridization:
-            s.net.hybridize(static_alloc=args.static_alloc)  # the inference graph differs
+        if not config.devices.disable_hybridization:
+            s.net.hybridize(static_alloc=config.devices.static_alloc)  # the inference graph
         report = evaluate_network(s.net, s.ctx, s.classes, s.val_set, s.neg_val,
-                                  num_workers=args.num_workers)
+                                  num_workers=config.data.num_workers)
         line['val'] = headline_metrics(report)
         line['val_seconds'] = round(time.time() - tic, 3)
         logger.info('[Epoch %d] Validation (hard boxes ignored): %s', epoch, ', '.join(
@@ -351,32 +397,59 @@ def _finish_epoch(session, args, epoch, loss_means, acc, seen, seconds):
         current = line['val']['voc07_map']
         if current is not None and current > s.best_map:
             s.best_map = state['best_map'] = current
-            path = save_checkpoint(args.save_prefix, 'best', s.net, s.trainer, state)
+            path = save_checkpoint(prefix, 'best', s.net, s.trainer, state)
             logger.info('[Epoch %d] mAP %.4f is the best so far, saved %s', epoch, current, path)
             line['best'] = True
-    s.last_path = save_checkpoint(args.save_prefix, 'last', s.net, s.trainer, state)
-    if args.save_interval and (epoch + 1) % args.save_interval == 0:
-        save_checkpoint(args.save_prefix, '{:04d}'.format(epoch), s.net, s.trainer, state)
-    with open(args.save_prefix + '_metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(line, sort_keys=True) + '\n')
+    s.last_path = save_checkpoint(prefix, 'last', s.net, s.trainer, state)
+    if output.save_interval and (epoch + 1) % output.save_interval == 0:
+        save_checkpoint(prefix, '{:04d}'.format(epoch), s.net, s.trainer, state)
+    text = json.dumps(line, sort_keys=True)
+    with open(prefix + '_metrics.jsonl', 'a', encoding='utf-8') as f:
+        f.write(text + '\n')
+    return json.loads(text)
 
 
-def train(args):
-    """Train as the command line in ``args`` says; returns the path of the best (or last)
-    checkpoint. See ``scripts/train_faster_rcnn.py --help`` for the attributes."""
-    session = _Session(args)
+def train(config):
+    """Train as ``config`` says (see :mod:`gluoncv_hard.engine.config`).
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    TrainResult
+        Its ``checkpoint`` is the best (else the last) checkpoint's ``.params`` path.
+
+    Raises
+    ------
+    InputError
+        For data, checkpoints or settings that cannot work (before the first iteration).
+    SetupError
+        When the machine lacks what ``config`` asks for (Horovod, GPUs).
+    TrainingDiverged
+        When a loss became non-finite; nothing of that epoch is saved.
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError('train() takes a TrainConfig (gluoncv_hard.engine.config), not '
+                        '{}'.format(type(config).__name__))
+    session = _Session(config)
     if session.rank0:
-        session.describe(args)
+        session.describe(config)
+    metrics = []
     with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
-        for epoch in range(session.start_epoch, args.epochs):
-            if not args.disable_hybridization:
-                session.net.hybridize(static_alloc=args.static_alloc)
+        for epoch in range(session.start_epoch, config.schedule.epochs):
+            if not config.devices.disable_hybridization:
+                session.net.hybridize(static_alloc=config.devices.static_alloc)
             tic = time.time()
-            loss_means, acc, seen = _train_epoch(session, args, epoch, pool)
+            loss_means, acc, seen = _train_epoch(session, config, epoch, pool)
             if session.rank0:
-                _finish_epoch(session, args, epoch, loss_means, acc, seen, time.time() - tic)
-    best = args.save_prefix + '_best.params'
-    return best if os.path.isfile(best) else session.last_path
+                metrics.append(_finish_epoch(session, config, epoch, loss_means, acc, seen,
+                                             time.time() - tic))
+    prefix = config.output.save_prefix
+    best = prefix + '_best.params'
+    return TrainResult(best=best if os.path.isfile(best) else None, last=session.last_path,
+                       metrics_path=prefix + '_metrics.jsonl', metrics=tuple(metrics))
 
 
 def _fmt(value):

@@ -1,4 +1,4 @@
-"""Data set audit (gluoncv_hard.audit, gluoncv_hard.audit_report, gluoncv_hard.cli.audit)."""
+"""Data set audit (gluoncv_hard.audit.findings, .folds, .report; gluoncv_hard.cli.audit)."""
 import csv
 import html
 import os
@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 
 from gluoncv_hard import schema
 from gluoncv_hard.audit import findings as audit
+from gluoncv_hard.audit import folds as audit_folds
 from gluoncv_hard.audit import report as audit_report
 from gluoncv_hard.cli import audit as audit_cli
+from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.predict import Prediction
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.vis import draw as visualize
 
 FACE, HAND = 0, 1
@@ -182,7 +185,7 @@ def test_planted_missing_box_tops_the_report(planted, tmp_path):
     folds = audit.make_folds(len(dataset), 2, seed=0)
     audits = audit.audit_dataset(dataset, folds, oracle(dataset, original, calls))
     # Each fold trains on the other fold only and predicts on its own images.
-    for fold, train, test in calls:
+    for _fold, train, test in calls:
         assert not set(train) & set(test) and sorted(train + test) == list(range(6))
     assert len(audits) == 6 and audits[0].image_id == victim
     (suspect,) = audits[0].findings.suspects
@@ -235,6 +238,10 @@ def test_html_escapes_image_names_and_thumbnails_show_the_findings(tmp_path):
     (['--folds', '1'], 'at least 2'),
     (['--max-images', '1'], 'cannot be split into 2 folds'),
     (['--', '--no-such-flag'], 'unrecognized arguments'),
+    (['--', '-j', '1'], '-j is set by the audit'),
+    (['--', '--val', 'x'], '--val is set by the audit'),
+    (['--epochs', '0'], '--epochs: must be at least 1'),
+    (['--', '--batch-size', '0'], '--batch-size: must be at least 1'),
 ])
 def test_cli_bad_input(planted, tmp_path, capsys, extra, message):
     root = planted[0]
@@ -246,6 +253,49 @@ def test_cli_bad_input(planted, tmp_path, capsys, extra, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not os.path.exists(os.path.join(out, 'index.html'))
+
+
+def test_fold_lists_and_fold_configs(planted, tmp_path):
+    from gluoncv_hard.data.datasets import open_dataset
+    root = planted[0]
+    dataset, classes = open_dataset('voc', 'train', root)
+    folder = str(tmp_path / 'fold_0')
+    lst = audit_folds.write_fold_lst(dataset, np.array([4, 1]), os.path.join(folder, 'x.lst'),
+                                     classes)
+    with open(lst) as f:
+        lines = f.readlines()
+    assert len(lines) == 2
+    with open(os.path.join(folder, 'x.classes.txt')) as f:
+        assert f.read().split() == classes
+    reread, _ = open_dataset('lst', lst, folder, classes)
+    for number, index in enumerate((4, 1)):
+        # .lst boxes are stored normalized: pixels come back within float32 rounding.
+        np.testing.assert_allclose(reread[number][1], dataset[index][1], atol=1e-3)
+
+    base = TrainConfig.create(network='tiny', epochs=2, lr=0.02, seed=5, resume='r.params',
+                              start_epoch=1, neg_train=['n'])
+    config = audit_folds.fold_train_config(base, lst, folder)
+    assert (config.data.dataset, config.data.train, config.data.data_root, config.data.val,
+            config.data.classes) == ('lst', lst, folder, '', '')
+    assert config.output.save_prefix == os.path.join(folder, 'model')
+    assert config.output.resume == '' and config.schedule.start_epoch == 0
+    # Everything else is the base's (negatives, schedule, network); the settings the fold
+    # changes are the ones the command line refuses after "--".
+    assert config.replace(
+        dataset=base.data.dataset, data_root=base.data.data_root, train=base.data.train,
+        val=base.data.val, classes=base.data.classes, save_prefix=base.output.save_prefix,
+        resume=base.output.resume, start_epoch=base.schedule.start_epoch) == base
+    assert set(audit_folds.FOLD_TRAIN_SETTINGS) == {
+        'dataset', 'data_root', 'train', 'val', 'classes', 'save_prefix', 'resume',
+        'start_epoch'}
+
+
+def test_fold_list_needs_image_files():
+    class NoPaths:
+        pass
+    with pytest.raises(InputError, match='needs image files') as error:
+        audit_folds.write_fold_lst(NoPaths(), [0], 'x.lst', ['face'])
+    assert error.value.param == 'dataset'
 
 
 def test_cli_refuses_a_non_empty_out(planted, tmp_path, capsys):

@@ -52,7 +52,7 @@ def test_voc_run_writes_checkpoints_metrics_and_resumes(demo, tmp_path):
 
     # Resume continues with epoch 1 and the saved optimizer state.
     train_cli.run(train_args(demo, prefix, '--epochs', '2', '--resume', prefix + '_last.params'))
-    assert [l['epoch'] for l in metrics_lines(prefix)] == [0, 1]
+    assert [line['epoch'] for line in metrics_lines(prefix)] == [0, 1]
     with open(prefix + '_train.log') as f:
         assert 'Start training from [Epoch 1]' in f.read()
 
@@ -179,4 +179,5 @@ def test_resume_into_another_network_is_refused(demo, tmp_path, capsys):
     args = train_args(demo, prefix, '--epochs', '2', '--resume', prefix + '_last.params')
     args[args.index('tiny')] = 'tiny_fpn'
     assert train_cli.main(args) == 2
-    assert 'holds a tiny network, not --network tiny_fpn' in capsys.readouterr().err
+    assert 'error: --resume: {}_last.params holds a tiny network, not tiny_fpn'.format(prefix) \
+        in capsys.readouterr().err

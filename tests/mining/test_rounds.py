@@ -1,13 +1,19 @@
-"""Mining rounds (gluoncv_hard.mining_rounds, gluoncv_hard.cli.mining_rounds)."""
+"""Mining rounds (gluoncv_hard.mining.rounds, .loop, .plot; gluoncv_hard.cli.mining_rounds)."""
+import dataclasses
 import json
 import os
+import pickle
 
 import cv2
 import pytest
 
 from gluoncv_hard.cli import mining_rounds as rounds_cli
+from gluoncv_hard.cli import train as train_cli
 from gluoncv_hard.data.datasets import open_negatives
+from gluoncv_hard.engine.config import TrainConfig
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.mining import rounds as mining_rounds
+from gluoncv_hard.mining.plot import plot_history
 
 
 def entry(voc07_map, fp, index=0, mined=0, total=0):
@@ -51,7 +57,7 @@ def test_plot_history_writes_a_png(tmp_path):
                    rounds=[entry(0.6, 1.2, 0), entry(0.62, 0.7, 1, 36, 36),
                            entry(0.61, 0.5, 2, 36, 72)])
     path = str(tmp_path / 'history.png')
-    mining_rounds.plot_history(history, path)
+    plot_history(history, path)
     image = cv2.imread(path)
     assert image.shape == (520, 640, 3)
     assert os.path.getsize(path) < 200_000
@@ -65,20 +71,61 @@ def parse(argv):
 BASE = ['--data-root', 'd', '--pool', 'p', '--neg-test', 't', '--out', 'o']
 
 
-def test_train_argv_per_round_and_finetune_lr():
+def flat(config):
+    """``{setting: value}`` of a TrainConfig (``hard`` whole)."""
+    return {name: value for group in dataclasses.fields(config)
+            for name, value in (dataclasses.asdict(getattr(config, group.name)).items()
+                                if group.name != 'hard' else [('hard', config.hard)])}
+
+
+def test_round_train_config_per_round_and_finetune_lr():
     config = parse(BASE + ['--epochs', '3', '--lr', '0.02', '--finetune-epochs', '1',
                            '--', '--lr-warmup', '100'])
-    argv = mining_rounds.train_argv(config, 0, [])
-    assert argv[argv.index('--epochs') + 1] == '3' and '--init' not in argv
-    assert argv[argv.index('--lr-warmup') + 1] == '100'
-    assert argv[argv.index('--save-prefix') + 1] == os.path.join('o', 'round_0', 'train')
-    argv = mining_rounds.train_argv(config, 2, ['a.lst', 'b.lst'], init='r1.params')
+    first = mining_rounds.round_train_config(config, 0, [])
+    assert first.schedule.epochs == 3 and first.schedule.lr == 0.02 and first.model.init == ''
+    assert first.schedule.lr_warmup == 100 and first.output.save_interval == 0
+    assert first.output.save_prefix == os.path.join('o', 'round_0', 'train')
+    assert first.data.neg_val == ('t',) and first.data.neg_train == ()
+    later = mining_rounds.round_train_config(config, 2, ['a.lst', 'b.lst'], init='r1.params')
+    assert later.data.neg_train == ('a.lst', 'b.lst') and later.model.init == 'r1.params'
+    assert later.schedule.epochs == 1 and later.schedule.lr == pytest.approx(0.002)
+    assert later.schedule.lr_warmup == 100  # the flags after "--" apply to every round
+    # A round changes only the settings it manages (the CLI refuses their flags after "--").
+    changed = {name for name, value in flat(later).items() if flat(config.base)[name] != value}
+    assert changed <= set(mining_rounds.ROUND_TRAIN_SETTINGS)
+    assert {'neg_train', 'init', 'epochs', 'save_prefix'} <= changed
+    # history.json's train_argv is the equivalent train command line.
+    argv = later.to_flags()
+    assert train_cli.config_from_args(train_cli.parse_args(argv)) == later
     assert [argv[i + 1] for i, t in enumerate(argv) if t == '--neg-train'] == ['a.lst', 'b.lst']
-    assert argv[argv.index('--init') + 1] == 'r1.params'
-    assert argv[argv.index('--epochs') + 1] == '1'
-    assert float(argv[argv.index('--lr') + 1]) == pytest.approx(0.002)
     # Without --lr the train script's default applies, and finetuning uses a tenth of it.
     assert mining_rounds.finetune_lr(parse(BASE)) == pytest.approx(0.0001)
+
+
+def test_rounds_config_is_a_frozen_value():
+    config = parse(BASE)
+    assert config.base.model.network == 'tiny' and config.base.schedule.epochs == 5
+    assert config.neg_test == ('t',) and config.pool == ('p',)
+    assert pickle.loads(pickle.dumps(config)) == config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.rounds = 3
+    assert dataclasses.replace(config, rounds=4).rounds == 4
+    library = mining_rounds.RoundsConfig(
+        out='o', base=TrainConfig.create(network='tiny', data_root='d', epochs=5,
+                                         num_workers=2, save_interval=0),
+        neg_test='t', pool=['p'])
+    assert library == config
+    with pytest.raises(InputError) as error:
+        dataclasses.replace(config, map_tolerance=-1)
+    assert error.value.param == 'map_tolerance'
+    # history.json keeps its config keys.
+    assert sorted(config.as_dict()) == sorted([
+        'out', 'dataset', 'data_root', 'train', 'val', 'neg_test', 'pool', 'rounds', 'retrain',
+        'network', 'classes', 'epochs', 'lr', 'finetune_epochs', 'finetune_lr', 'num',
+        'fraction', 'rank_by', 'count_thresh', 'min_score', 'map_tolerance', 'min_fp_decrease',
+        'early_stop', 'seed', 'num_workers', 'gpus', 'train_args', 'init'])
+    assert parse(BASE + ['--', '--lr-warmup', '9']).as_dict()['train_args'][:2] == [
+        '--lr-warmup', '9']
 
 
 def test_init_checkpoint_sets_the_finetune_lr(tmp_path):
@@ -90,23 +137,36 @@ def test_init_checkpoint_sets_the_finetune_lr(tmp_path):
     # An explicit --lr wins over the checkpoint's.
     assert mining_rounds.finetune_lr(parse(BASE + ['--init', str(params), '--lr', '0.05'])) \
         == pytest.approx(0.005)
-    with pytest.raises(FileNotFoundError, match='--init .* does not exist'):
+    with pytest.raises(InputError, match='nope.params does not exist') as error:
         parse(BASE + ['--init', str(tmp_path / 'nope.params')])
+    assert error.value.param == 'init'
     # --neg-val is the train script's name of --neg-test.
     assert parse(['--data-root', 'd', '--pool', 'p', '--neg-val', 't', '--out', 'o']).neg_test \
-        == ['t']
+        == ('t',)
 
 
-@pytest.mark.parametrize('extra, message', [
-    (['--', '--epochs', '3'], '--epochs is set by the mining rounds'),
-    (['--', '--save-prefix=x'], '--save-prefix is set by the mining rounds'),
-    (['--rounds', '0'], '--rounds must be at least 1'),
-    (['--num', '0'], '--num must be at least 1'),
-    (['--finetune-epochs', '0'], '--finetune-epochs must be at least 1'),
+@pytest.mark.parametrize('extra, param, message', [
+    (['--', '--epochs', '3'], None, '--epochs is set by the mining rounds'),
+    (['--', '--save-prefix=x'], None, '--save-prefix is set by the mining rounds'),
+    (['--', '-j', '3'], None, '-j is set by the mining rounds'),
+    (['--', '--neg-val', 'x'], None, '--neg-val is set by the mining rounds'),
+    (['--rounds', '0'], 'rounds', 'must be at least 1'),
+    (['--num', '0'], 'num', 'must be at least 1'),
+    (['--finetune-epochs', '0'], 'finetune_epochs', 'must be at least 1'),
+    (['--epochs', '0'], 'epochs', 'must be at least 1'),
+    (['--retrain', 'scratch', '--', '--batch-size', '0'], 'batch_size', 'must be at least 1'),
 ])
-def test_bad_settings_fail_before_any_work(extra, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_settings_fail_before_any_work(extra, param, message):
+    with pytest.raises(InputError, match=message) as error:
         parse(BASE + extra)
+    assert error.value.param == param
+
+
+def test_bad_settings_name_the_flag(capsys):
+    assert rounds_cli.main(BASE + ['--rounds', '0']) == 2
+    assert 'error: --rounds: must be at least 1' in capsys.readouterr().err
+    assert rounds_cli.main(BASE + ['--', '--epochs', '3']) == 2
+    assert 'error: --epochs is set by the mining rounds' in capsys.readouterr().err
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -1,0 +1,57 @@
+"""Evaluate a checkpoint and write its JSON report: the job of ``gluoncv-hard-eval``, as calls
+(the eval command, the demo and the mining rounds write the same report)."""
+import json
+
+from gluoncv_hard.errors import InputError
+from gluoncv_hard.utils.atomic import write_text_atomic
+
+__all__ = ['evaluate_checkpoint', 'write_report']
+
+
+def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_val=(),
+                        network=None, classes=None, use_fpn=None, num_workers=2,
+                        progress=False):
+    """Evaluate the checkpoint ``params`` on a labelled set and on images without objects.
+
+    Parameters
+    ----------
+    params : str
+        Checkpoint ``.params``; its sidecar names the network and classes.
+    ctx : list of mx.Context
+    dataset, val, data_root
+        The labelled images, as for :func:`gluoncv_hard.data.datasets.open_dataset` (``val``
+        ``''``: none).
+    neg_val : sequence of str
+        Folders or ``.lst`` files of images without objects.
+    network, classes, use_fpn
+        For a ``.params`` without sidecar (see
+        :func:`gluoncv_hard.engine.networks.load_trained_network`).
+    num_workers : int
+    progress : bool
+
+    Returns
+    -------
+    dict
+        :func:`gluoncv_hard.engine.validation.evaluate_network`'s report plus ``params``.
+    """
+    from gluoncv_hard.data import ConcatDetection
+    from gluoncv_hard.data.datasets import open_dataset, open_negatives
+    from gluoncv_hard.engine.networks import load_trained_network
+    from gluoncv_hard.engine.validation import evaluate_network
+    net, _ = load_trained_network(params, ctx, network=network, classes=classes,
+                                  use_fpn=use_fpn)
+    classes = list(net.classes)
+    labelled = open_dataset(dataset, val, data_root, classes)[0] if val else None
+    negatives = ConcatDetection([open_negatives(spec) for spec in neg_val]) if neg_val else None
+    if labelled is None and negatives is None:
+        raise InputError('nothing to evaluate: give val and/or neg_val')
+    net.hybridize(static_alloc=True)
+    report = evaluate_network(net, ctx, classes, labelled, negatives, num_workers=num_workers,
+                              progress=progress)
+    report['params'] = params
+    return report
+
+
+def write_report(report, path):
+    """Write ``report`` as indented, key-sorted JSON, atomically."""
+    write_text_atomic(path, json.dumps(report, indent=1, sort_keys=True))
