@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine_info, markdown_table  # noqa: E402
 
-from gluoncv_hard.core.matching import HardConfig  # noqa: E402
+from gluoncv_hard.core.config import HardConfig  # noqa: E402
 from gluoncv_hard.demo import generate_demo_dataset, is_complete_output  # noqa: E402
 from gluoncv_hard.utils.atomic import write_text_atomic  # noqa: E402
 

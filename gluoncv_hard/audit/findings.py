@@ -32,6 +32,7 @@ import numpy as np
 
 from gluoncv_hard import schema
 from gluoncv_hard.core.overlaps import pairwise_iou
+from gluoncv_hard.errors import InputError
 
 __all__ = ['DEFAULT_SCORE_THRESH', 'DEFAULT_SUSPECT_THRESH', 'DEFAULT_IOU_THRESH',
            'DEFAULT_NEAR_IOU', 'AuditSettings', 'ImageFindings', 'ImageAudit', 'classify_image',
@@ -53,12 +54,12 @@ class AuditSettings(NamedTuple):
     def check(self):
         for name, value in self._asdict().items():
             if not 0 <= value <= 1:
-                raise ValueError('--{} must be in [0, 1], got {}'.format(
-                    name.replace('_', '-'), value))
+                raise InputError('{} must be in [0, 1], got {}'.format(name, value), param=name)
         if self.suspect_thresh < self.score_thresh:
-            raise ValueError('--suspect-thresh ({}) must not be below --score-thresh ({}): a '
+            raise InputError('suspect_thresh ({}) must not be below score_thresh ({}): a '
                              'suspect is a confident false alarm'.format(self.suspect_thresh,
-                                                                        self.score_thresh))
+                                                                        self.score_thresh),
+                             param='suspect_thresh')
         return self
 
 
@@ -163,11 +164,11 @@ def make_folds(num_items, num_folds, seed=0):
     same folds.
     """
     if num_folds < 2:
-        raise ValueError('--folds must be at least 2 (train on some, test on the others), got '
-                         '{}'.format(num_folds))
+        raise InputError('num_folds must be at least 2 (train on some, test on the others), '
+                         'got {}'.format(num_folds), param='num_folds')
     if num_items < num_folds:
-        raise ValueError('{} images cannot be split into {} folds; lower --folds or raise '
-                         '--max-images'.format(num_items, num_folds))
+        raise InputError('{} images cannot be split into {} folds; use fewer folds or more '
+                         'images'.format(num_items, num_folds), param='num_folds')
     order = np.random.default_rng(seed).permutation(num_items)
     return [np.sort(part).astype(np.int64) for part in np.array_split(order, num_folds)]
 
@@ -177,7 +178,8 @@ def subset_indices(num_items, max_images=None, seed=0):
     if max_images is None or max_images >= num_items:
         return np.arange(num_items, dtype=np.int64)
     if max_images < 1:
-        raise ValueError('--max-images must be at least 1, got {}'.format(max_images))
+        raise InputError('max_images must be at least 1, got {}'.format(max_images),
+                         param='max_images')
     rng = np.random.default_rng([seed, 1])
     return np.sort(rng.choice(num_items, size=max_images, replace=False)).astype(np.int64)
 

@@ -166,7 +166,7 @@ def run(argv=None):
 
 
 def main(argv=None):
-    return exit_status(run, argv)
+    return exit_status(run, argv, flags={'num_folds': '--folds'})
 
 
 if __name__ == '__main__':

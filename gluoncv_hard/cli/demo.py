@@ -16,7 +16,7 @@ import time
 from gluoncv_hard.cli.options import add_device_arguments
 from gluoncv_hard.cli.passthrough import passthrough_config
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
-from gluoncv_hard.core.matching import HARD_POLICIES
+from gluoncv_hard.core.config import HARD_POLICIES
 
 __all__ = ['main', 'run', 'DEMO_SCHEDULE']
 

@@ -7,12 +7,12 @@ Defaults that differ on purpose between commands (train's ``--network resnet50_v
 ``tiny``) are parameters of the group functions.
 """
 
-from gluoncv_hard.core.matching import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
+from gluoncv_hard.core.config import HARD_OVERLAPS, HARD_POLICIES, HARD_PRECEDENCES, HardConfig
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.modeling.zoo import NETWORKS
 
 __all__ = ['add_data_arguments', 'add_network_arguments', 'add_device_arguments',
-           'add_hard_arguments', 'hard_options', 'hard_config']
+           'add_hard_arguments', 'hard_config']
 
 
 _DEFAULT = HardConfig()
@@ -107,13 +107,6 @@ def add_hard_arguments(group):
     group.add_argument('--hard-cover-thresh', type=float, default=_DEFAULT.cover_thresh,
                        help='iou_or_iof: either box covered by the other by more than this '
                             '(default: %(default)s)')
-
-
-def hard_options(args):
-    """The hard flags as keyword arguments of the transform, samplers and ``get_model``."""
-    return {'hard_policy': args.hard_policy, 'hard_overlap': args.hard_overlap,
-            'hard_thresh': args.hard_thresh, 'hard_precedence': args.hard_precedence,
-            'hard_cover_thresh': args.hard_cover_thresh}
 
 
 def hard_config(args, policy=None):

@@ -86,8 +86,6 @@ def exit_status(run, argv=None, on_success=None, flags=None):
         return _report(e, EXIT_DIVERGED, debug, flags)
     except (InputError, SetupError) + _USER_OS_ERRORS as e:
         return _report(e, EXIT_BAD_INPUT, debug, flags)
-    except ValueError as e:  # TRANSITIONAL: until every user-facing raise is an InputError
-        return _report(e, EXIT_BAD_INPUT, debug, flags)
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -17,7 +17,6 @@ from gluoncv_hard.cli.options import (
 )
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
 from gluoncv_hard.engine.config import DEFAULT_NUM_WORKERS, TrainConfig, parse_epochs
-from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
 
 __all__ = ['build_parser', 'parse_args', 'config_from_args', 'run', 'main']
@@ -149,11 +148,7 @@ def config_from_args(args):
     Raises :class:`gluoncv_hard.errors.InputError` (``param`` = the flag's dest) for values that
     cannot work.
     """
-    try:
-        hard = hard_config(args)
-    except ValueError as e:  # HardConfig speaks of parameters; name the flags
-        raise InputError(str(e).replace('hard_', '--hard-').replace('_thresh', '-thresh')) \
-            from None
+    hard = hard_config(args)  # an InputError naming e.g. hard_policy, shown as --hard-policy
     settings = {name: value for name, value in vars(args).items() if name not in _NOT_SETTINGS}
     return TrainConfig.create(hard=hard, **settings)
 

@@ -30,7 +30,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from gluoncv_hard.core.matching import HardConfig
+from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.data.datasets import DATASET_KINDS
 from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES

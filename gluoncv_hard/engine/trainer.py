@@ -73,14 +73,6 @@ class TrainResult:
         return self.best or self.last
 
 
-def _hard_kwargs(hard):
-    """``hard`` (a HardConfig) as the five ``hard_*`` keyword arguments the transform and
-    ``build_network`` take, and as the sidecar's ``hard`` dict (its format is kept)."""
-    return {'hard_policy': hard.policy, 'hard_overlap': hard.overlap,
-            'hard_thresh': hard.thresh, 'hard_precedence': hard.precedence,
-            'hard_cover_thresh': hard.cover_thresh}
-
-
 def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor):
     """Learning rate of GluonCV's schedule: linear warm-up in epoch 0, step decay by epoch."""
     lr = base_lr * decay ** sum(1 for e in decay_epochs if epoch >= e)
@@ -247,7 +239,7 @@ class _Session:
         self.transforms = [FasterRCNNDefaultTrainTransform(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
-            keep_all_negatives=losses.rpn_needs_all_negatives, **_hard_kwargs(config.hard))]
+            keep_all_negatives=losses.rpn_needs_all_negatives, hard_config=config.hard)]
         if data.random_crop:
             self.transforms.insert(0, RandomCropWithHard(
                 data.random_crop, cut_thresh=data.crop_cut_thresh,
@@ -268,7 +260,7 @@ class _Session:
         net = build_network(model.network, self.classes, use_fpn=model.use_fpn,
                             pretrained_base=model.pretrained_base,
                             per_device_batch_size=per_device, **self.network_options,
-                            **_hard_kwargs(config.hard))
+                            hard_config=config.hard)
         if resume_params:
             net.load_parameters(resume_params, ctx=self.ctx, ignore_extra=True)
         initialize_missing(net, self.ctx)
@@ -323,7 +315,7 @@ class _Session:
                     len(self.train_set), self.num_neg_train,
                     len(self.val_set) if self.val_set else 0,
                     len(self.neg_val) if self.neg_val else 0, self.classes,
-                    _hard_kwargs(config.hard))
+                    config.hard.as_options())
         logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', mining.rpn_loss,
                     mining.rpn_neg_mining, mining.rcnn_sampler)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
@@ -376,7 +368,7 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
     s, output, prefix = session, config.output, config.output.save_prefix
     logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
     state = dict(epoch=epoch, best_map=s.best_map, network=config.model.network,
-                 use_fpn=config.model.use_fpn, classes=s.classes, hard=_hard_kwargs(config.hard),
+                 use_fpn=config.model.use_fpn, classes=s.classes, hard=config.hard.as_options(),
                  network_options=s.network_options, seed=config.schedule.seed,
                  lr=config.schedule.lr)
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,

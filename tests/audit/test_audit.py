@@ -234,9 +234,9 @@ def test_html_escapes_image_names_and_thumbnails_show_the_findings(tmp_path):
 @pytest.mark.parametrize('extra, message', [
     (['--', '--epochs', '3'], '--epochs is set by the audit'),
     (['--dataset', 'rec', '--train', 'x.rec'], 'needs image files'),
-    (['--suspect-thresh', '0.3'], 'must not be below --score-thresh'),
-    (['--folds', '1'], 'at least 2'),
-    (['--max-images', '1'], 'cannot be split into 2 folds'),
+    (['--suspect-thresh', '0.3'], '--suspect-thresh (0.3) must not be below score_thresh'),
+    (['--folds', '1'], '--folds must be at least 2'),
+    (['--max-images', '1'], '--folds: 1 images cannot be split into 2 folds'),
     (['--', '--no-such-flag'], 'unrecognized arguments'),
     (['--', '-j', '1'], '-j is set by the audit'),
     (['--', '--val', 'x'], '--val is set by the audit'),
