@@ -5,7 +5,7 @@ import gluoncv
 from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
 
 from gluoncv_hard.core.config import pop_hard_config
-from gluoncv_hard.errors import InputError
+from gluoncv_hard.errors import InputError, SetupError
 from gluoncv_hard.modeling import tiny
 from gluoncv_hard.modeling.faster_rcnn import HardFasterRCNN
 
@@ -83,12 +83,12 @@ def check_pretrained_base(network):
     path = os.path.expanduser(os.path.join(root, '{}-{}.params'.format(network,
                                                                        short_hash(network))))
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            '--pretrained-base needs GluonCV\'s ImageNet weights for {} at {}; this machine '
+        raise SetupError(
+            'pretrained_base needs GluonCV\'s ImageNet weights for {} at {}; this machine '
             'cannot download them. Copy the file there (from a machine with internet: '
             'python -c "import gluoncv; gluoncv.model_zoo.get_model(\'{}\', pretrained=True)"), '
-            'or drop --pretrained-base to train the backbone from scratch.'.format(
-                network, path, network))
+            'or train the backbone from scratch (pretrained_base off).'.format(
+                network, path, network), param='pretrained_base')
     return path
 
 

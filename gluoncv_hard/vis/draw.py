@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.errors import InputError
 from gluoncv_hard.utils.atomic import write_bytes_atomic
 
 __all__ = ['NORMAL_GT', 'HARD_GT', 'POSITIVE', 'NEGATIVE', 'IGNORED', 'DETECTION', 'FALSE_ALARM',
@@ -43,10 +44,10 @@ PNG_COMPRESSION = 6
 
 
 def read_rgb(path):
-    """The image file at ``path`` as an RGB uint8 array (H, W, 3); ValueError if unreadable."""
+    """The image file at ``path`` as an RGB uint8 array (H, W, 3); InputError if unreadable."""
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError('{}: OpenCV cannot read this image'.format(path))
+        raise InputError('{}: OpenCV cannot read this image'.format(path))
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -101,10 +101,12 @@ def test_duplicates_all_match_and_images_without_boxes_or_detections():
 
 
 def test_settings_are_checked():
-    with pytest.raises(ValueError, match='suspect-thresh'):
+    with pytest.raises(InputError, match='suspect_thresh') as error:
         audit.AuditSettings(score_thresh=0.6, suspect_thresh=0.5).check()
-    with pytest.raises(ValueError, match='iou-thresh'):
+    assert error.value.param == 'suspect_thresh'
+    with pytest.raises(InputError, match='iou_thresh') as error:
         audit.AuditSettings(iou_thresh=1.5).check()
+    assert error.value.param == 'iou_thresh'
 
 
 @hsettings(max_examples=50, deadline=None)
