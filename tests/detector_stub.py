@@ -46,7 +46,7 @@ class ColourCodedDetector(mx.gluon.Block):
         self.max_size = max_size
         self.classes = ['face']
 
-    def forward(self, x):  # pylint: disable=arguments-differ
+    def forward(self, x):
         mean = mx.nd.array(_MEAN, ctx=x.context).reshape((1, 3))
         std = mx.nd.array(_STD, ctx=x.context).reshape((1, 3))
         rgb = mx.nd.broadcast_add(mx.nd.broadcast_mul(x.mean(axis=(2, 3)), std), mean)

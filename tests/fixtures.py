@@ -76,3 +76,13 @@ def write_text(path, text):
     with open(path, 'w') as f:
         f.write(text)
     return str(path)
+
+
+def small_demo(tmp_path_factory, n_negatives_pool=3):
+    """A tiny demo data set (seed 1: 6 train, 3 val, ``n_negatives_pool`` pool and 3 held-out
+    negative scenes) in a fresh folder; returns its path."""
+    from gluoncv_hard.demo.generate import generate_demo_dataset
+    root = str(tmp_path_factory.mktemp('demo') / 'data')
+    generate_demo_dataset(root, seed=1, n_train=6, n_val=3, n_negatives_pool=n_negatives_pool,
+                          n_negatives_test=3, progress=False)
+    return root

@@ -228,11 +228,7 @@ class TrainConfig:
         """A config from flat settings named like the train command's flags (``data_root``,
         ``epochs``, ``rcnn_sampler`` ...); ``hard`` is a :class:`gluoncv_hard.HardConfig`.
         Unnamed settings keep their defaults."""
-        groups = {}
-        for name, value in settings.items():
-            if name not in _GROUP_OF:
-                raise TypeError('TrainConfig.create() got an unknown setting {!r}'.format(name))
-            groups.setdefault(_GROUP_OF[name], {})[name] = value
+        groups = _grouped(settings, 'create')
         kwargs = {attr: cls_(**groups.get(attr, {})) for attr, cls_ in _GROUPS
                   if cls_ is not HardConfig}
         return cls(hard=HardConfig() if hard is None else hard, **kwargs)
@@ -240,11 +236,7 @@ class TrainConfig:
     def replace(self, hard=None, **settings):
         """A copy with flat settings changed (as in :meth:`create`); settings resolved from the
         data set (schedule, prefix) keep their values unless named."""
-        groups = {}
-        for name, value in settings.items():
-            if name not in _GROUP_OF:
-                raise TypeError('TrainConfig.replace() got an unknown setting {!r}'.format(name))
-            groups.setdefault(_GROUP_OF[name], {})[name] = value
+        groups = _grouped(settings, 'replace')
         changes = {attr: dataclasses.replace(getattr(self, attr), **values)
                    for attr, values in groups.items()}
         if hard is not None:
@@ -304,6 +296,16 @@ class TrainConfig:
                             ('val_interval', self.output.val_interval)):
             if value < 1:
                 raise InputError('must be at least 1, got {}'.format(value), param=name)
+
+
+def _grouped(settings, method):
+    """``{group attribute: {name: value}}`` of flat ``settings``; TypeError for unknown names."""
+    groups = {}
+    for name, value in settings.items():
+        if name not in _GROUP_OF:
+            raise TypeError('TrainConfig.{}() got an unknown setting {!r}'.format(method, name))
+        groups.setdefault(_GROUP_OF[name], {})[name] = value
+    return groups
 
 
 def _schedule_for(dataset):

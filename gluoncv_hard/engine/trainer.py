@@ -108,7 +108,7 @@ def _setup_logging(prefix):
 
 def _import_horovod():
     try:
-        import horovod.mxnet as hvd  # pylint: disable=import-outside-toplevel
+        import horovod.mxnet as hvd
     except ImportError:
         raise SetupError('horovod training needs Horovod built with MXNet support '
                          '(HOROVOD_WITH_MXNET=1 pip install horovod) and an MPI or Gloo launcher '
@@ -162,7 +162,7 @@ def trainable_in_structure_order(net):
     in a process would get its states shuffled on resume; structural order does not change.
     """
     trainable = {id(p) for p in net.collect_train_params().values()}
-    return [p for p in net._collect_params_with_prefix().values()  # pylint: disable=W0212
+    return [p for p in net._collect_params_with_prefix().values()
             if id(p) in trainable]
 
 
@@ -253,7 +253,7 @@ class _Session:
     def _network(self, config, per_device, resume_params):
         model, amp_enabled = config.model, config.devices.amp
         if amp_enabled:
-            from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
+            from mxnet.contrib import amp
             amp.init()
         self.network_options = {k: v for k, v in (('short', model.short),
                                                   ('max_size', model.max_size)) if v}
@@ -300,7 +300,7 @@ class _Session:
             trainer = gluon.Trainer(params, 'sgd', optimizer_params, kvstore=kv_store,
                                     update_on_kvstore=False if devices.amp else None)
         if devices.amp:
-            from mxnet.contrib import amp  # pylint: disable=import-outside-toplevel
+            from mxnet.contrib import amp
             amp.init_trainer(trainer)
         states = os.path.splitext(resume_params)[0] + '.states' if resume_params else None
         if states and os.path.isfile(states):

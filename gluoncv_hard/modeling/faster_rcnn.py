@@ -27,7 +27,6 @@ __all__ = ['HardFasterRCNN', 'HARD_OPTIONS', 'label_parts']
 class _BoxColumnsTargetGenerator(RCNNTargetGenerator):
     """GluonCV's RCNN target generator, given boxes that may carry the hard flag as column 5."""
 
-    # pylint: disable=arguments-differ
     def hybrid_forward(self, F, roi, samples, matches, gt_label, gt_box):
         return super().hybrid_forward(F, roi, samples, matches, gt_label,
                                       F.slice_axis(gt_box, axis=-1, begin=schema.BOX.start,
@@ -63,7 +62,7 @@ class HardFasterRCNN(FasterRCNN):
             raise TypeError('unknown hard options {}; valid: hard_config, {}'.format(
                 sorted(hard_options), ', '.join(HARD_OPTIONS)))
         net.__class__ = cls
-        net._install_hard_stage(config)  # pylint: disable=protected-access
+        net._install_hard_stage(config)
         return net
 
     def _install_hard_stage(self, hard_config):
@@ -98,7 +97,6 @@ class HardFasterRCNN(FasterRCNN):
         super().reset_class(classes, reuse_weights)
         self._set_target_generator()
 
-    # pylint: disable=arguments-differ
     def hybrid_forward(self, F, x, gt_box=None, gt_label=None, gt_hard=None):
         if not autograd.is_training():
             return super().hybrid_forward(F, x)

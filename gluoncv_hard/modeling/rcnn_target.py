@@ -211,7 +211,7 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         check_fraction('pos_ratio', pos_ratio)
         # Subclassing GluonCV's sampler lets it replace ``net.sampler`` (gluon refuses a child of
         # another type), but none of the stock constructor's fixed-shape settings are needed.
-        gluon.HybridBlock.__init__(self, **kwargs)  # pylint: disable=non-parent-init-called
+        gluon.HybridBlock.__init__(self, **kwargs)
         self.hard_config = config
         self._op_kwargs = dict(
             num_sample=num_sample, max_pos=int(round(num_sample * pos_ratio)),
@@ -268,7 +268,6 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
             _GENERATORS[sampler._op_kwargs['rng_key']].bit_generator.state = state
         return sampler
 
-    # pylint: disable=arguments-differ
     def hybrid_forward(self, F, rois, scores, gt_boxes, gt_hard=None):
         if gt_hard is not None:
             gt_boxes = F.concat(gt_boxes, gt_hard, dim=-1)

@@ -179,7 +179,6 @@ class RPNTargetGenerator(gluoncv_rpn_target.RPNTargetGenerator):
         # gluon's Block.__call__ takes positional arguments only; allow ``hard=`` by name.
         return super().__call__(bbox, anchor, width, height, hard)
 
-    # pylint: disable=arguments-differ
     def forward(self, bbox, anchor, width, height, hard=None):
         """Targets for one image.
 

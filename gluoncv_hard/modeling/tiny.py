@@ -47,7 +47,7 @@ class _TinyPyramid(nn.HybridBlock):
             self.down16 = _conv(channels, 2)
             self.down32 = _conv(channels, 2)
 
-    def hybrid_forward(self, F, x):  # pylint: disable=arguments-differ
+    def hybrid_forward(self, F, x):
         c8 = self.stem(x)
         c16 = self.down16(c8)
         c32 = self.down32(c16)

@@ -167,8 +167,8 @@ def anchor_view(image, label, net, config, seed=0, **rpn_options):
     tensor, out_label, cls_targets, _, _ = transform(image, label)
     height, width = tensor.shape[1:]
     # The transform's anchors and target generator, so that the view is what training computes.
-    anchors, _ = transform._anchors_for(height, width)  # pylint: disable=protected-access
-    generator = transform._target_generator  # pylint: disable=protected-access
+    anchors, _ = transform._anchors_for(height, width)
+    generator = transform._target_generator
     cls_target = np.concatenate([c.reshape(-1) for c in cls_targets])
     out_label = out_label[~schema.is_padding_row(out_label)]
     ignored = _ignored_near_hard(generator, anchors, out_label, width, height)

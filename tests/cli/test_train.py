@@ -4,11 +4,11 @@ import os
 
 import numpy as np
 import pytest
+from fixtures import small_demo
 
 from gluoncv_hard.cli import evaluate as eval_cli
 from gluoncv_hard.cli import train as train_cli
 from gluoncv_hard.cli.convert import convert_main
-from gluoncv_hard.demo.generate import generate_demo_dataset
 from gluoncv_hard.engine.trainer import TrainingDiverged, epoch_batches, lr_at
 
 pytestmark = pytest.mark.slow
@@ -16,10 +16,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('demo') / 'data')
-    generate_demo_dataset(root, seed=1, n_train=6, n_val=3, n_negatives_pool=3,
-                          n_negatives_test=3, progress=False)
-    return root
+    return small_demo(tmp_path_factory)
 
 
 def train_args(demo, prefix, *extra):

@@ -3,10 +3,10 @@ import json
 import os
 
 import pytest
+from fixtures import small_demo
 
 from gluoncv_hard import HardConfig
 from gluoncv_hard.cli import train as train_cli
-from gluoncv_hard.demo.generate import generate_demo_dataset
 from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.trainer import TrainResult, train
 
@@ -15,10 +15,7 @@ TIMINGS = ('train_seconds', 'val_seconds')
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('demo') / 'data')
-    generate_demo_dataset(root, seed=1, n_train=6, n_val=3, n_negatives_pool=3,
-                          n_negatives_test=3, progress=False)
-    return root
+    return small_demo(tmp_path_factory)
 
 
 def read_lines(path):

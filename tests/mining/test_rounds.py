@@ -6,6 +6,7 @@ import pickle
 
 import cv2
 import pytest
+from fixtures import small_demo
 
 from gluoncv_hard.cli import mining_rounds as rounds_cli
 from gluoncv_hard.cli import train as train_cli
@@ -184,11 +185,7 @@ def test_cli_errors(tmp_path, capsys):
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
-    from gluoncv_hard.demo.generate import generate_demo_dataset
-    root = str(tmp_path_factory.mktemp('demo') / 'data')
-    generate_demo_dataset(root, seed=1, n_train=6, n_val=3, n_negatives_pool=6,
-                          n_negatives_test=3, progress=False)
-    return root
+    return small_demo(tmp_path_factory, n_negatives_pool=6)
 
 
 @pytest.mark.slow

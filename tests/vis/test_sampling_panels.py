@@ -1,7 +1,6 @@
 """Sampling pictures: which candidates are drawn, panel sizes, titles and printed counts."""
 import numpy as np
-import pytest
-from sampling_data import LABEL, NET_HEIGHT, NET_WIDTH, sample_image, save_tiny_params
+from sampling_data import LABEL, NET_HEIGHT, NET_WIDTH, save_tiny_params
 
 from gluoncv_hard import schema
 from gluoncv_hard.core.matching import HardConfig, near_hard_mask
@@ -11,16 +10,6 @@ from gluoncv_hard.vis.sampling_inputs import load_network
 from gluoncv_hard.vis.sampling_views import anchor_view, roi_view
 
 COMPARE_PAD = 8
-
-
-@pytest.fixture(scope='module')
-def image():
-    return sample_image()
-
-
-@pytest.fixture(scope='module')
-def net():
-    return load_network('tiny', ['face'])
 
 
 def test_drawn_negatives_include_every_negative_over_a_hard_box(image, net):

@@ -1,23 +1,13 @@
 """Sampling views: the anchors and RoIs are labelled exactly as the training path labels them."""
 import numpy as np
 import pytest
-from sampling_data import HEIGHT, LABEL, NET_HEIGHT, NET_WIDTH, sample_image, save_tiny_params
+from sampling_data import HEIGHT, LABEL, NET_HEIGHT, NET_WIDTH, save_tiny_params
 
 from gluoncv_hard import schema
 from gluoncv_hard.core.matching import HardConfig, near_hard_mask
 from gluoncv_hard.vis import sampling_views as sv
 from gluoncv_hard.vis.sampling_inputs import load_network
 from gluoncv_hard.vis.sampling_panels import COMPARED_POLICIES
-
-
-@pytest.fixture(scope='module')
-def image():
-    return sample_image()
-
-
-@pytest.fixture(scope='module')
-def net():
-    return load_network('tiny', ['face'])
 
 
 def near_hard(view):
