@@ -313,7 +313,7 @@ def foreground_on_hard(seen):
 
 # --- the training step with and without the change ---------------------------------------------
 
-@pytest.mark.parametrize('mixup', [False, True])
+@pytest.mark.parametrize('mixup', [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_the_scripts_step_with_the_change_trains_no_foreground_on_hard_boxes(lst, mixup):
     mx.random.seed(0)
     np.random.seed(0)
@@ -420,14 +420,14 @@ def test_our_task_gives_gluoncvs_losses_when_nothing_is_lost(make_tiny_net, poli
               for label in LABELS]
     batch = one_batch(net, labels)
     assert (batch[1].asnumpy()[..., schema.HARD] == 1).any() == (hard_column == 'flags')
-    for mix_ratio in (1.0, 0.5):
-        theirs = run_task(data_parallel.ForwardBackwardTask, net, batch, mix_ratio)
-        ours = run_task(ForwardBackwardTask, net, batch, mix_ratio)
-        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
-        assert np.isfinite(ours[0]).all() and ours[0][2] > 0
-        for our_metric, their_metric in zip(ours[1], theirs[1]):
-            for a, b in zip(our_metric, their_metric):
-                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # mix_ratio 0.5 (the script's under --mixup) scales every loss, in both.
+    theirs = run_task(data_parallel.ForwardBackwardTask, net, batch, mix_ratio=0.5)
+    ours = run_task(ForwardBackwardTask, net, batch, mix_ratio=0.5)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
+    assert np.isfinite(ours[0]).all() and ours[0][2] > 0
+    for our_metric, their_metric in zip(ours[1], theirs[1]):
+        for a, b in zip(our_metric, their_metric):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_our_task_in_gluoncvs_signature_passes_the_hard_flags(make_tiny_net):
