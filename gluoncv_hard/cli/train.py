@@ -16,6 +16,7 @@ from gluoncv_hard.cli.options import (
     hard_config,
 )
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
+from gluoncv_hard.data.transform import DEFAULT_TRAIN_TRANSFORM
 from gluoncv_hard.engine.config import DEFAULT_NUM_WORKERS, TrainConfig, parse_epochs
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
 
@@ -63,6 +64,10 @@ def build_parser():
                    help='a box the crop cuts by more than this fraction of its area becomes hard')
     g.add_argument('--crop-object-prob', type=float, default=0.5,
                    help='probability that a crop is centred near an object (else anywhere)')
+    g.add_argument('--train-transform', default=DEFAULT_TRAIN_TRANSFORM, metavar='MODULE:CLASS',
+                   help='training transform: a subclass of gluoncv_hard.'
+                        'FasterRCNNDefaultTrainTransform, imported (its code runs) from the '
+                        'Python path; see docs/transform_subclassing.md')
 
     add_hard_arguments(p.add_argument_group('hard boxes'))
 

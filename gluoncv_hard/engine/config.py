@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from gluoncv_hard.core.config import HardConfig
 from gluoncv_hard.data.datasets import DATASET_KINDS
+from gluoncv_hard.data.transform import DEFAULT_TRAIN_TRANSFORM
 from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.losses import NEG_MININGS, RPN_LOSSES
 from gluoncv_hard.modeling.zoo import NETWORKS
@@ -78,7 +79,9 @@ class DataConfig:
     ``train``/``val`` ``None``: the data set's default (module docstring). ``neg_train``: folders
     or ``.lst`` files of images without objects mixed into training; ``neg_val``: the same for
     the false-detection metric. ``random_crop``: train on random crops of this size (0: whole
-    images).
+    images). ``train_transform``: ``'package.module:ClassName'`` of the training transform, a
+    subclass of :class:`gluoncv_hard.FasterRCNNDefaultTrainTransform`
+    (docs/transform_subclassing.md).
     """
     dataset: str = 'voc'
     data_root: str = ''
@@ -91,6 +94,7 @@ class DataConfig:
     crop_cut_thresh: float = 0.5
     crop_object_prob: float = 0.5
     num_workers: int = DEFAULT_NUM_WORKERS
+    train_transform: str = DEFAULT_TRAIN_TRANSFORM
 
     def __post_init__(self):
         _freeze(self, 'neg_train', _paths(self.neg_train))

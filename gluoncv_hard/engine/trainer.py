@@ -24,7 +24,7 @@ from mxnet import gluon
 from gluoncv_hard.data import ConcatDetection
 from gluoncv_hard.data.augment import RandomCropWithHard
 from gluoncv_hard.data.datasets import open_dataset, open_negatives
-from gluoncv_hard.data.transform import FasterRCNNDefaultTrainTransform
+from gluoncv_hard.data.transform import load_transform_class
 from gluoncv_hard.engine.checkpoint import (
     check_params_file,
     load_matching_params,
@@ -236,7 +236,7 @@ class _Session:
         self.net = self._network(config, schedule.batch_size // num_devices, resume_params)
         if mining.rcnn_sampler == 'ohem':
             self.net.set_rcnn_samples(self.net.sampler.num_sample * mining.rcnn_ohem_pool)
-        self.transforms = [FasterRCNNDefaultTrainTransform(
+        self.transforms = [load_transform_class(data.train_transform)(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
             keep_all_negatives=losses.rpn_needs_all_negatives, hard_config=config.hard)]

@@ -11,7 +11,15 @@ Both blocks see one ``(B, M, schema.GT_BOX_WIDTH)`` tensor: the boxes, then the 
 Training forward: ``net(x, gt_box, gt_label, gt_hard)`` with ``gt_box (B, M, 4)``,
 ``gt_label (B, M, 1)``, ``gt_hard (B, M, 1)`` (omit ``gt_hard`` for "nothing is hard"); it returns
 GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, unchanged.
+
+GluonCV's own training step calls ``net(data, gt_box, gt_label)``: the hard flags never reach the
+RCNN stage, and RoIs on hard boxes train as foreground. A network whose policy is not
+``positive`` therefore warns (:class:`MissingHardFlagsWarning`, once per network) when it trains
+without ``gt_hard``.
 """
+import sys
+import warnings
+
 from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
 from gluoncv.model_zoo.rcnn.faster_rcnn.rcnn_target import RCNNTargetGenerator
 from mxnet import autograd
@@ -21,7 +29,22 @@ from gluoncv_hard.core.config import HARD_OPTIONS, pop_hard_config
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 
 # HARD_OPTIONS is defined in gluoncv_hard.core.config; still importable from here.
-__all__ = ['HardFasterRCNN', 'HARD_OPTIONS', 'label_parts']
+__all__ = ['HardFasterRCNN', 'HARD_OPTIONS', 'label_parts', 'MissingHardFlagsWarning']
+
+
+class MissingHardFlagsWarning(UserWarning):
+    """A :class:`HardFasterRCNN` whose hard policy is not ``positive`` trains without
+    ``gt_hard``: its RCNN stage treats every hard box as an ordinary box."""
+
+
+_MISSING_HARD_MESSAGE = (
+    "HardFasterRCNN (hard_policy={policy!r}) is training without gt_hard, as GluonCV's "
+    "ForwardBackwardTask calls it (net(data, gt_box, gt_label)): the RCNN stage treats every "
+    "hard box as an ordinary box, so RoIs on hard boxes become foreground. Pass the flags: "
+    "gt_box, gt_label, gt_hard = gluoncv_hard.modeling.faster_rcnn.label_parts(label); "
+    "net(data, gt_box, gt_label, gt_hard), or use gluoncv_hard.engine.step.ForwardBackwardTask "
+    "(it also takes the arguments of GluonCV's). If no box is hard, pass gt_hard=zeros to "
+    "silence this. (Warned once per network.)")
 
 
 class _BoxColumnsTargetGenerator(RCNNTargetGenerator):
@@ -103,10 +126,30 @@ class HardFasterRCNN(FasterRCNN):
         if gt_box is None or gt_label is None:
             raise ValueError('training forward needs net(x, gt_box, gt_label[, gt_hard])')
         if gt_hard is None:  # a column of schema.NORMAL_FLAG (0)
+            self._warn_missing_hard_flags()
             gt_hard = F.zeros_like(F.slice_axis(gt_box, axis=-1, begin=0, end=1))
         # GluonCV's forward hands gt_box to exactly two blocks, the sampler and the target
         # generator, both ours: one reads the flag from a fifth column, the other drops it.
         return super().hybrid_forward(F, x, F.concat(gt_box, gt_hard, dim=-1), gt_label)
+
+    def _warn_missing_hard_flags(self):
+        policy = self.hard_config.policy
+        # "positive" treats hard boxes as ordinary ones anyway: nothing is lost.
+        if policy == 'positive' or getattr(self, '_warned_missing_hard', False):
+            return
+        self._warned_missing_hard = True
+        warnings.warn(_MISSING_HARD_MESSAGE.format(policy=policy), MissingHardFlagsWarning,
+                      stacklevel=_caller_stacklevel())
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside MXNet and this module: the line that called
+    the network (hybridized or not), which is where the flags are missing."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_globals.get('__name__', '') == __name__
+                                 or frame.f_globals.get('__name__', '').startswith('mxnet.')):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def label_parts(label):
