@@ -214,8 +214,9 @@ def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
         The run's ``HardConfig.policy``: with any policy but ``'positive'`` a training set without
         a single hard box gets a warning (the hard options then change nothing).
     checkpoint_classes : sequence of str, optional
-        The class list of the checkpoint training resumes from: it must equal the training
-        set's, name for name (same count is not enough: renamed classes would resume silently).
+        The class list of the checkpoint training resumes from: with as many classes as the
+        training set it must equal its list, name for name (renamed or reordered classes would
+        resume silently otherwise). Another count is the checkpoint loader's error.
 
     Returns
     -------
@@ -236,7 +237,9 @@ def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
     if len(train_set) == 0:
         raise InputError('the training set {!r} has no images'.format(data.train),
                          param='train')
-    if checkpoint_classes is not None and list(checkpoint_classes) != list(classes):
+    # Another count is refused with the checkpoint's own message (it reads the class layer).
+    if checkpoint_classes is not None and len(checkpoint_classes) == len(classes) and \
+            list(checkpoint_classes) != list(classes):
         raise InputError(
             'the checkpoint was trained on classes {} but the training data has {}; resuming '
             'needs the same class names in the same order (give the class list it was trained '
