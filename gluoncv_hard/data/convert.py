@@ -90,6 +90,8 @@ def output_paths(out_path, rec=False):
 
 def _identity(path):
     """What makes two paths the same file: the real path, and (device, inode) if it exists."""
+    if '\0' in path:  # no file has such a name (validation reports it)
+        return path, None
     real = os.path.realpath(path)
     try:
         stat = os.stat(real)

@@ -39,6 +39,7 @@ from gluoncv_hard.data.records import (
     check_record_id,
     checked_label,
     label_to_pixels,
+    lst_lines,
     open_rec_records,
     parse_lst_line,
     parse_record_label,
@@ -79,22 +80,30 @@ def _check_decoded_size(img, width, height, where):
 
 
 def _decode_error(where, error):
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return InputError('{}: the image cannot be decoded ({}); re-export it or remove its record '
                       '(image_check=\'decode\' finds such images before training)'.format(
-                          where, str(error).strip().splitlines()[0][:200]))
+                          where, lines[-1][:200] if lines else 'MXNet gives no reason'))
 
 
 def _imread(path, flag, where):
     """``mx.image.imread``, with a file that does not decode as an ``InputError`` naming it."""
     try:
-        return mx.image.imread(path, flag)
+        img = mx.image.imread(path, flag)
+        # MXNet decodes asynchronously: without waiting, a failed decode raises later, in
+        # whatever reads the array first, as a bare MXNetError naming no file.
+        img.wait_to_read()
+        return img
     except mx.base.MXNetError as e:
         raise _decode_error(where, e) from None
 
 
 def _imdecode(data, flag, where):
+    """``mx.image.imdecode`` of bytes, with a failure as an ``InputError`` naming ``where``."""
     try:
-        return mx.image.imdecode(data, flag)
+        img = mx.image.imdecode(data, flag)
+        img.wait_to_read()
+        return img
     except mx.base.MXNetError as e:
         raise _decode_error(where, e) from None
 
@@ -200,45 +209,47 @@ class LstDetection(gdata.LstDetection):
         filename = os.path.expanduser(filename)
         check_manifest(filename, ('lst',), {'lst': filename})
         log, missing = ProblemLog(), 0
-        with open(filename, encoding='utf-8') as f:
-            for line_number, line in enumerate(f, 1):
-                if not line.strip():
+        for line_number, line in lst_lines(filename):
+            if not line.strip():
+                continue
+            where = '{}:{}'.format(filename, line_number)
+            try:
+                parsed = parse_lst_line(line, where)
+                label = checked_label(parsed.record, where, num_classes, coord_normalized)
+            except RecordFormatError as e:
+                log.error(where, str(e).replace(where + ': ', '', 1))
+                continue
+            if not parsed.path.strip():
+                log.error(where, 'the image path (last field) is empty')
+                continue
+            if '\0' in parsed.path:
+                log.error(where, 'the image path {!r} holds a NUL byte'.format(parsed.path))
+                continue
+            if _outside(parsed.path, root) and not allow_outside_root:
+                log.error(where, 'image path {!r} leads outside {} ({!r})'.format(
+                    parsed.path, root_name, root), '.lst image paths are relative to {} and '
+                    'stay below it (no .. out of it, no absolute path unless {} is empty): '
+                    're-create the .lst with gluoncv-hard-convert (--image-root)'.format(
+                        root_name, root_name))
+                continue
+            path = os.path.join(root, parsed.path)
+            if image_check != 'none':
+                if not os.path.isfile(path):
+                    missing += 1
+                    log.error(where, 'image {} does not exist'.format(path),
+                              '.lst image paths are relative to {} ({!r}): is it the folder '
+                              'gluoncv-hard-convert printed?'.format(root_name, root))
                     continue
-                where = '{}:{}'.format(filename, line_number)
-                try:
-                    parsed = parse_lst_line(line, where)
-                    label = checked_label(parsed.record, where, num_classes, coord_normalized)
-                except RecordFormatError as e:
-                    log.error(where, str(e).replace(where + ': ', '', 1))
-                    continue
-                if not parsed.path.strip():
-                    log.error(where, 'the image path (last field) is empty')
-                    continue
-                if _outside(parsed.path, root) and not allow_outside_root:
-                    log.error(where, 'image path {!r} leads outside {} ({!r})'.format(
-                        parsed.path, root_name, root), '.lst image paths are relative to {} and '
-                        'stay below it (no .. out of it, no absolute path unless {} is empty): '
-                        're-create the .lst with gluoncv-hard-convert (--image-root)'.format(
-                            root_name, root_name))
-                    continue
-                path = os.path.join(root, parsed.path)
-                if image_check != 'none':
-                    if not os.path.isfile(path):
-                        missing += 1
-                        log.error(where, 'image {} does not exist'.format(path),
-                                  '.lst image paths are relative to {} ({!r}): is it the folder '
-                                  'gluoncv-hard-convert printed?'.format(root_name, root))
-                        continue
-                    _check_image_info(
-                        functools.partial(read_image_info, path),
-                        functools.partial(_imread, path, flag, where)
-                        if image_check == 'decode' else None,
-                        parsed.record.width, parsed.record.height, where, log)
-                self._items.append(path)
-                self._labels.append(label)
-                self._records.append(parsed.record)
-                self._where.append(where)
-                self._ids.append(parsed.path)
+                _check_image_info(
+                    functools.partial(read_image_info, path),
+                    functools.partial(_imread, path, flag, where)
+                    if image_check == 'decode' else None,
+                    parsed.record.width, parsed.record.height, where, log)
+            self._items.append(path)
+            self._labels.append(label)
+            self._records.append(parsed.record)
+            self._where.append(where)
+            self._ids.append(parsed.path)
         _warn(log)
         log.raise_if_errors(param=root_name if missing else None)
 

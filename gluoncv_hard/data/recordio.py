@@ -28,7 +28,7 @@ from gluoncv_hard.errors import InputError
 
 __all__ = ['RECORD_MAGIC', 'MAX_RECORD_BYTES', 'RecordFileError', 'RecordSpan', 'IndexEntry',
            'RecordWriter', 'RecordReader', 'read_index', 'scan_records', 'open_indexed',
-           'split_payload', 'read_header']
+           'pack_payload', 'split_payload', 'read_header']
 
 RECORD_MAGIC = 0xced7230a
 _MAGIC_BYTES = struct.pack('<I', RECORD_MAGIC)
@@ -297,6 +297,15 @@ def scan_records(reader):
                 break
         spans[start] = RecordSpan(start, tuple(chunks), position)
     return spans
+
+
+def pack_payload(label, record_id, image_bytes):
+    """A record's data as ``mxnet.recordio.pack(IRHeader(0, label, record_id, 0), image_bytes)``
+    makes it, without importing MXNet: the IRHeader (``flag`` = number of label floats), the
+    float32 label, then the image bytes."""
+    label = np.asarray(label, dtype='<f4').ravel()
+    return _IR_HEADER.pack(label.size, 0.0, int(record_id), 0) + label.tobytes() + \
+        bytes(image_bytes)
 
 
 def split_payload(payload_head, where):

@@ -9,20 +9,29 @@ One record describes one image::
 ``.lst`` line: both are made from the same formatted fields. An image without boxes is a record
 with the header only. Records written by others with ``B = 5`` (no hard field) read as hard = 0.
 """
+import io
 import os
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from gluoncv_hard import schema
-from gluoncv_hard.data.recordio import REBUILD_HINT, RecordFileError, open_indexed, read_header
+from gluoncv_hard.data.recordio import (
+    REBUILD_HINT,
+    RecordFileError,
+    open_indexed,
+    pack_payload,
+    read_header,
+    split_payload,
+)
 from gluoncv_hard.errors import InputError, InputNotFoundError
 
 __all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
            'format_lst_line', 'parse_record_label', 'parse_lst_line', 'checked_label', 'read_lst',
            'label_to_pixels', 'pack_record', 'unpack_record', 'rec_index_path',
            'require_rec_files', 'open_rec', 'open_rec_records', 'rec_record_where',
-           'iter_rec_labels', 'check_record_id', 'HEADER_WIDTHS', 'COORDINATE_TOLERANCE']
+           'iter_rec_labels', 'check_record_id', 'lst_lines', 'HEADER_WIDTHS',
+           'COORDINATE_TOLERANCE']
 
 # Internal label column of each record field, in record order.
 _COLUMN_OF_FIELD = {'cls': schema.CLASS_ID, 'xmin': schema.XMIN, 'ymin': schema.YMIN,
@@ -102,9 +111,9 @@ def record_fields(width, height, label):
 
 def check_lst_path(path):
     """Raise ``RecordFormatError`` if an image path cannot be written into a ``.lst`` line."""
-    if any(c in path for c in '\t\n\r'):
-        raise RecordFormatError('image path {!r} contains a tab or newline, which the .lst format '
-                                'cannot hold; rename the file'.format(path))
+    if any(c in path for c in '\t\n\r\0'):
+        raise RecordFormatError('image path {!r} contains a tab, newline or NUL, which the .lst '
+                                'format cannot hold; rename the file'.format(path))
 
 
 def format_lst_line(index, path, fields):
@@ -268,12 +277,28 @@ def checked_label(record, where, num_classes=None, coord_normalized=True):
     return label
 
 
+def lst_lines(path):
+    """``(line_number, text)`` of every line of a ``.lst`` file (newlines as in text mode).
+
+    Raises ``RecordFormatError`` naming the line for bytes that are not UTF-8 (not a ``.lst``:
+    a ``.rec`` given instead, say).
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise RecordFormatError('{}:{}: not UTF-8 text (byte {}); a .lst is tab-separated text '
+                                '(a .rec given instead?)'.format(
+                                    path, data.count(b'\n', 0, e.start) + 1, e.start)) from None
+    return list(enumerate(io.StringIO(text, newline=None), 1))
+
+
 def read_lst(path):
     """Yield ``(line_number, LstLine)`` for every non-blank line of a ``.lst`` file."""
-    with open(path, encoding='utf-8') as f:
-        for line_number, line in enumerate(f, 1):
-            if line.strip():
-                yield line_number, parse_lst_line(line, '{}:{}'.format(path, line_number))
+    for line_number, line in lst_lines(path):
+        if line.strip():
+            yield line_number, parse_lst_line(line, '{}:{}'.format(path, line_number))
 
 
 def label_to_pixels(label, width, height):
@@ -285,17 +310,15 @@ def label_to_pixels(label, width, height):
 
 
 def pack_record(index, fields, image_bytes):
-    """One ``.rec`` entry: ``IRHeader(label=fields as float32, id=index)`` + image bytes."""
-    from mxnet import recordio
-    header = recordio.IRHeader(0, np.array(fields, dtype=np.float32), int(index), 0)
-    return recordio.pack(header, image_bytes)
+    """One ``.rec`` entry: ``IRHeader(label=fields as float32, id=index)`` + image bytes (the
+    bytes ``mxnet.recordio.pack`` makes)."""
+    return pack_payload(np.array(fields, dtype=np.float32), index, image_bytes)
 
 
 def unpack_record(raw):
     """Split a ``.rec`` entry into ``(header_label float32 array, record id, image bytes)``."""
-    from mxnet import recordio
-    header, image_bytes = recordio.unpack(raw)
-    return np.atleast_1d(np.asarray(header.label, dtype=np.float32)), header.id, image_bytes
+    values, record_id, start = split_payload(raw, 'record')
+    return values, record_id, raw[start:]
 
 
 def rec_index_path(rec_path):

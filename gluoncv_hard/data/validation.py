@@ -56,6 +56,10 @@ def _image_where(item):
 def _check_image(item, log):
     """Return the decoded ``(width, height)`` of the item's image, or None after an error."""
     where = _image_where(item)
+    if '\0' in item.image_path:
+        log.error(where, 'the image path {!r} holds a NUL byte'.format(item.image_path),
+                  'fix the file name in the annotation')
+        return None
     if not os.path.isfile(item.image_path):
         log.error(where, 'image file is missing', 'add the image or remove its annotation')
         return None
@@ -217,7 +221,7 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
     records = []
     for item in tqdm(items, desc='checking images', unit='img', disable=None if progress is None
                      else not progress):
-        real_path = os.path.realpath(item.image_path)
+        real_path = os.path.realpath(item.image_path.replace('\0', '?'))
         if real_path in first_seen:
             log.error(_image_where(item), 'image is listed twice (first at {})'.format(
                 first_seen[real_path]), 'remove the duplicate entry')

@@ -195,6 +195,9 @@ def voc_source(root, sets, log, progress=None):
     items = []
     for image_id, listed_at in tqdm(ids, desc='reading XML', unit='file',
                                     disable=None if progress is None else not progress):
+        if '\0' in image_id:
+            log.error(listed_at, 'image id {!r} holds a NUL byte'.format(image_id))
+            continue
         if os.path.isabs(image_id) or os.path.normpath(image_id).split(os.sep)[0] == os.pardir:
             log.error(listed_at, 'image id {!r} leads outside the VOC folder'.format(image_id),
                       'image set lines name files of Annotations/ and JPEGImages/ (no leading / '

@@ -9,7 +9,7 @@ behind, an input changed (data loss), and code from a data file run.
 import hashlib
 import os
 
-__all__ = ['snapshot', 'changed', 'debris', 'clear_error', 'CodeMarker']
+__all__ = ['snapshot', 'changed', 'debris', 'run_main', 'clear_error', 'CodeMarker']
 
 
 def snapshot(folder):
@@ -32,6 +32,14 @@ def debris(folder):
     """Temporary files of the atomic writer (``.NAME.*.tmp``) left under ``folder``."""
     return sorted(os.path.join(d, n) for d, _, names in os.walk(folder) for n in names
                   if n.startswith('.') and n.endswith('.tmp'))
+
+
+def run_main(main, argv):
+    """A console command's exit status; argparse's ``parser.error`` exits (status 2) too."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
 
 
 def clear_error(status, err, *needles):

@@ -15,14 +15,16 @@ import pytest
 from fixtures import small_voc, voc_xml, write_coco, write_image, write_text
 
 from gluoncv_hard.cli.convert import convert_main
-from robustness.harness import changed, clear_error, debris, snapshot
+from robustness.harness import changed, clear_error, debris, run_main, snapshot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def _voc(tmp):
-    return small_voc(os.path.join(tmp, 'in', 'VOC'))
+    """The small VOC set of the fixtures (written once per case)."""
+    root = os.path.join(tmp, 'in', 'VOC')
+    return root if os.path.isdir(root) else small_voc(root)
 
 
 def _voc_args(tmp, *extra):
@@ -514,7 +516,10 @@ def case_csv_short_row(tmp):
 
 
 def case_csv_not_utf8(tmp):
-    return _csv(tmp, '') + _out(tmp), ['boxes.csv', 'malformed CSV']
+    args = _csv(tmp, '')
+    with open(args[3], 'wb') as f:
+        f.write(CSV_HEADER.encode() + b'\xff\xfe.jpg,1,1,9,9,car,0\n')
+    return args + _out(tmp), ['boxes.csv', 'malformed CSV']
 
 
 def case_csv_empty_image(tmp):
@@ -567,7 +572,7 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(name, tmp_path, capsys):
     os.makedirs(os.path.join(tmp, 'in'), exist_ok=True)
     argv, needles = ERROR_CASES[name](tmp)
     before = snapshot(tmp)
-    status = convert_main(argv + ['--no-progress'])
+    status = run_main(convert_main, argv + ['--no-progress'])
     err = capsys.readouterr().err
     assert debris(tmp) == []
     if name in DOCUMENTED:
