@@ -9,7 +9,8 @@ from gluoncv_hard.data.manifest import check_manifest
 from gluoncv_hard.errors import InputError, InputNotFoundError
 
 __all__ = ['DATASET_KINDS', 'open_dataset', 'open_negatives', 'default_classes_file',
-           'TrainingData', 'open_training_data', 'dataset_counts', 'format_counts']
+           'TrainingData', 'open_training_data', 'dataset_counts', 'format_counts',
+           'check_decodable']
 
 DATASET_KINDS = ('voc', 'coco', 'lst', 'rec')
 
@@ -17,7 +18,7 @@ DATASET_KINDS = ('voc', 'coco', 'lst', 'rec')
 default_classes_file = classes_path_for
 
 
-def open_dataset(kind, path, data_root='', classes=None):
+def open_dataset(kind, path, data_root='', classes=None, image_check='header'):
     """Open one data set; returns ``(dataset, class_names)``.
 
     Parameters
@@ -31,6 +32,9 @@ def open_dataset(kind, path, data_root='', classes=None):
     classes : sequence of str, optional
         Class names in id order. Default: inferred (voc), declared categories (coco), or read
         from ``FILE.classes.txt`` beside a ``.lst``/``.rec``.
+    image_check : {'header', 'decode'}
+        What the reader checks of every image when it is created
+        (``gluoncv_hard.data.readers.IMAGE_CHECKS``): headers (fast), or a full decode.
 
     Raises
     ------
@@ -45,10 +49,10 @@ def open_dataset(kind, path, data_root='', classes=None):
             raise InputNotFoundError('VOC folder {!r} does not exist'.format(data_root),
                                      param='data_root')
         dataset = VOCDetection(data_root, splits=[s for s in path.split(',') if s],
-                               classes=classes)
+                               classes=classes, image_check=image_check)
         return dataset, list(dataset.classes)
     if kind == 'coco':
-        dataset = COCODetection(path, data_root, classes=classes)
+        dataset = COCODetection(path, data_root, classes=classes, image_check=image_check)
         return dataset, list(dataset.classes)
     if kind not in ('lst', 'rec'):
         raise InputError('unknown dataset kind {!r}; choose one of: {}'.format(
@@ -65,13 +69,14 @@ def open_dataset(kind, path, data_root='', classes=None):
         check_manifest(path, ('classes',), {'classes': class_file})
         classes = read_class_names(class_file)
     if kind == 'lst':
-        dataset = LstDetection(path, root=data_root, classes=classes, root_name='data_root')
+        dataset = LstDetection(path, root=data_root, classes=classes, root_name='data_root',
+                               image_check=image_check)
     else:
-        dataset = RecordFileDetection(path, classes=classes)
+        dataset = RecordFileDetection(path, classes=classes, image_check=image_check)
     return dataset, list(classes)
 
 
-def open_negatives(spec):
+def open_negatives(spec, image_check='header'):
     """Images without objects from a folder or from a ``.lst`` whose records have no boxes.
 
     ``spec`` is a folder, or a ``.lst`` whose image paths are relative to its own folder. A
@@ -80,7 +85,7 @@ def open_negatives(spec):
     """
     from gluoncv_hard.data import LstDetection, NegativeDetection
     if os.path.isdir(spec):
-        return NegativeDetection(spec)
+        return NegativeDetection(spec, image_check=image_check)
     if spec.endswith('.lst') and os.path.isfile(spec):
         # Mined negatives name their pool images relative to the .lst's folder, often with ..
         options = dict(root=os.path.dirname(spec), allow_outside_root=True,
@@ -92,7 +97,7 @@ def open_negatives(spec):
                 raise InputError('{}: record {} ({}) has boxes; negatives must have none'.format(
                     spec, i, dataset.image_id(i)))
         try:
-            return LstDetection(spec, **options)
+            return LstDetection(spec, image_check=image_check, **options)
         except InputError as e:
             e.param = None  # which setting named the .lst only the caller knows
             raise
@@ -152,6 +157,23 @@ def dataset_counts(dataset):
             'hard_fraction': round(hard / boxes, 6) if boxes else 0.0}
 
 
+def check_decodable(dataset, indices=None):
+    """Decode images ``indices`` (all by default) of a data set once; raise ``DataError``
+    listing every one that fails (the readers name its file and line or record).
+
+    For tools that read every image anyway (the audit): a bad one then stops them before the
+    work starts instead of in the middle of it.
+    """
+    from gluoncv_hard.data.problems import ProblemLog
+    log = ProblemLog()
+    for idx in range(len(dataset)) if indices is None else indices:
+        try:
+            dataset[int(idx)]
+        except InputError as e:
+            log.error('image {} ({})'.format(int(idx), dataset.image_id(int(idx))), str(e))
+    log.raise_if_errors('nothing was done; fix or remove these images')
+
+
 def format_counts(stats):
     """One line of text for ``TrainingData.stats``."""
     parts = []
@@ -171,7 +193,7 @@ def _val_class_file(kind, path):
     return class_file if os.path.isfile(class_file) else None
 
 
-def _open_val(data, classes, notes):
+def _open_val(data, classes, notes, image_check):
     """The validation set with the training set's class ids (module docstring)."""
     from gluoncv_hard.data.readers import ClassMappedDetection
     class_file = _val_class_file(data.dataset, data.val)
@@ -180,11 +202,11 @@ def _open_val(data, classes, notes):
             notes.append('{} has no class list beside it ({}): its class ids are read as the '
                          'training set\'s'.format(data.val, default_classes_file(data.val)))
         # voc/coco: boxes are matched to the training classes by name when they are read.
-        return open_dataset(data.dataset, data.val, data.data_root, classes)[0]
+        return open_dataset(data.dataset, data.val, data.data_root, classes, image_check)[0]
     check_manifest(data.val, ('classes',), {'classes': class_file})
     own = read_class_names(class_file)
     if own == list(classes):
-        return open_dataset(data.dataset, data.val, data.data_root, own)[0]
+        return open_dataset(data.dataset, data.val, data.data_root, own, image_check)[0]
     unknown = [name for name in own if name not in classes]
     if unknown:
         raise InputError(
@@ -193,7 +215,7 @@ def _open_val(data, classes, notes):
             'list (gluoncv-hard-convert --classes TRAIN.classes.txt)'.format(
                 data.val, ', '.join(repr(n) for n in unknown[:10]), class_file, own,
                 list(classes)), param='val')
-    dataset = open_dataset(data.dataset, data.val, data.data_root, own)[0]
+    dataset = open_dataset(data.dataset, data.val, data.data_root, own, image_check)[0]
     mapping = [list(classes).index(name) for name in own]
     notes.append('the validation class list {} differs from the training one; its classes are '
                  'mapped by name: {}'.format(class_file, ', '.join(
@@ -202,7 +224,8 @@ def _open_val(data, classes, notes):
     return ClassMappedDetection(dataset, mapping, classes)
 
 
-def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
+def open_training_data(data, hard_policy='ignore', checkpoint_classes=None,
+                       image_check='header'):
     """Open and check the data of a training run, before anything is trained.
 
     Parameters
@@ -217,6 +240,11 @@ def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
         The class list of the checkpoint training resumes from: with as many classes as the
         training set it must equal its list, name for name (renamed or reordered classes would
         resume silently otherwise). Another count is the checkpoint loader's error.
+    image_check : {'header', 'decode'}
+        What is checked of every image before training: its header (missing, not an image, cut
+        short, another size than its record states), or a full decode (slow: also finds pixel
+        data damaged after a good header, which otherwise stops training with an
+        ``InputError`` naming the image when it is read).
 
     Returns
     -------
@@ -233,7 +261,8 @@ def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
     from gluoncv_hard.data.readers import ConcatDetection
     notes, warnings = [], []
     classes = read_class_names(data.classes) if data.classes else None
-    train_set, classes = open_dataset(data.dataset, data.train, data.data_root, classes)
+    train_set, classes = open_dataset(data.dataset, data.train, data.data_root, classes,
+                                      image_check)
     if len(train_set) == 0:
         raise InputError('the training set {!r} has no images'.format(data.train),
                          param='train')
@@ -246,11 +275,11 @@ def open_training_data(data, hard_policy='ignore', checkpoint_classes=None):
             'with, or fine-tune from it with init instead)'.format(list(checkpoint_classes),
                                                                    list(classes)),
             param='resume')
-    val_set = _open_val(data, classes, notes) if data.val else None
-    negatives = [open_negatives(spec) for spec in data.neg_train]
+    val_set = _open_val(data, classes, notes, image_check) if data.val else None
+    negatives = [open_negatives(spec, image_check) for spec in data.neg_train]
     if negatives:
         train_set = ConcatDetection([train_set] + negatives)
-    neg_val = ConcatDetection([open_negatives(spec) for spec in data.neg_val]) \
+    neg_val = ConcatDetection([open_negatives(spec, image_check) for spec in data.neg_val]) \
         if data.neg_val else None
     stats = {'train': dataset_counts(train_set),
              'val': dataset_counts(val_set) if val_set is not None else None}

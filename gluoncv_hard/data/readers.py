@@ -60,10 +60,10 @@ __all__ = ['IMAGE_CHECKS', 'LstDetection', 'RecordFileDetection', 'SourceDetecti
 IMAGE_CHECKS = ('header', 'decode', 'none')
 
 
-def _check_choice(image_check):
-    if image_check not in IMAGE_CHECKS:
+def _check_choice(image_check, allowed=IMAGE_CHECKS):
+    if image_check not in allowed:
         raise InputError('image_check must be one of {}, not {!r}'.format(
-            ', '.join(IMAGE_CHECKS), image_check), param='image_check')
+            ', '.join(allowed), image_check), param='image_check')
 
 
 def _size_mismatch(width, height, decoded_width, decoded_height):
@@ -422,6 +422,8 @@ class SourceDetection(Dataset):
         another class is an error. None infers the sorted names used.
     clip : bool
         Clip boxes that extend past the image instead of raising (a warning is issued).
+    image_check : {'header', 'decode'}
+        ``'decode'`` also decodes every image once at creation (``IMAGE_CHECKS``).
 
     Notes
     -----
@@ -430,12 +432,19 @@ class SourceDetection(Dataset):
     ``DataError``.
     """
 
-    def __init__(self, make_sources, name, classes=None, clip=False):
+    def __init__(self, make_sources, name, classes=None, clip=False, image_check='header'):
         super().__init__()
+        _check_choice(image_check, ('header', 'decode'))
         if isinstance(classes, (str, os.PathLike)):
             classes = read_class_names(classes)
         log = ProblemLog()
         result = validate_items(make_sources(log), log, class_names=classes, clip=clip)
+        if image_check == 'decode':
+            for record in result.records:
+                try:
+                    _imread(record.image_path, 1, record.image_path)
+                except InputError as e:
+                    log.error(record.image_path, str(e)[len(record.image_path) + 2:])
         log.raise_if_errors()
         if log.warnings:
             warnings.warn(log.format_warnings(), stacklevel=2)
@@ -492,18 +501,19 @@ class VOCDetection(SourceDetection):
         ``ImageSets/Main/SPLIT.txt``, e.g. ``VOCdevkit/VOC2007``.
     splits : str or sequence of str
         Image sets to read, in order, e.g. ``('trainval',)``.
-    classes, clip
+    classes, clip, image_check
         See :class:`SourceDetection`.
     negatives : sequence of str
         Folders whose images are added (after the VOC images) without boxes.
     """
 
-    def __init__(self, root, splits=('train',), classes=None, negatives=(), clip=False):
+    def __init__(self, root, splits=('train',), classes=None, negatives=(), clip=False,
+                 image_check='header'):
         splits = (splits,) if isinstance(splits, str) else tuple(splits)
         super().__init__(
             lambda log: [voc_source(root, splits, log)]
             + [negatives_source(folder, log) for folder in negatives],
-            '{}, {}'.format(root, ','.join(splits)), classes, clip)
+            '{}, {}'.format(root, ','.join(splits)), classes, clip, image_check)
 
 
 class COCODetection(SourceDetection):
@@ -515,26 +525,27 @@ class COCODetection(SourceDetection):
         The COCO ``instances_*.json``.
     image_dir : str
         Folder the ``file_name`` of each image is relative to.
-    classes, clip
+    classes, clip, image_check
         See :class:`SourceDetection`; by default the categories declared in the file, sorted.
     negatives : sequence of str
         Folders whose images are added without boxes.
     """
 
-    def __init__(self, annotation, image_dir, classes=None, negatives=(), clip=False):
+    def __init__(self, annotation, image_dir, classes=None, negatives=(), clip=False,
+                 image_check='header'):
         super().__init__(
             lambda log: [coco_source(annotation, image_dir, log)]
             + [negatives_source(folder, log) for folder in negatives],
-            annotation, classes, clip)
+            annotation, classes, clip, image_check)
 
 
 class NegativeDetection(SourceDetection):
     """Folders of images that contain no object: every image has a ``(0, 6)`` label."""
 
-    def __init__(self, folders):
+    def __init__(self, folders, image_check='header'):
         folders = (folders,) if isinstance(folders, (str, os.PathLike)) else tuple(folders)
         super().__init__(lambda log: [negatives_source(folder, log) for folder in folders],
-                         ', '.join(map(str, folders)), classes=())
+                         ', '.join(map(str, folders)), classes=(), image_check=image_check)
 
 
 class ConcatDetection(Dataset):

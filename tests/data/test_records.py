@@ -113,8 +113,9 @@ def test_malformed_lst_lines(line, message):
 
 
 def test_path_with_tab_is_refused():
-    with pytest.raises(RecordFormatError, match='tab or newline'):
-        format_lst_line(0, 'a\tb.jpg', ['4', '6', '1', '1'])
+    for path in ('a\tb.jpg', 'a\nb.jpg', 'a\0b.jpg'):
+        with pytest.raises(RecordFormatError, match='tab, newline or NUL'):
+            format_lst_line(0, path, ['4', '6', '1', '1'])
 
 
 def test_read_lst_skips_blank_lines_and_numbers_lines(tmp_path):

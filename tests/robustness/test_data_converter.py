@@ -614,7 +614,8 @@ def tiny_tmpfs(tmp_path):
     point = tmp_path / 'small'
     point.mkdir()
     if os.geteuid() != 0 or subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=96k', 'tmpfs',
-                                            str(point)], capture_output=True).returncode:
+                                            str(point)], capture_output=True,
+                                           check=False).returncode:
         pytest.skip('cannot mount a tmpfs here (not root, or no mount permission)')
     yield str(point)
     subprocess.run(['umount', '-l', str(point)], check=False)
@@ -647,7 +648,7 @@ def read_only_folder(tmp_path):
     write_text(str(point / 'keep.txt'), 'x\n')
     if os.geteuid() == 0:
         if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', str(point)],
-                          capture_output=True).returncode:
+                          capture_output=True, check=False).returncode:
             pytest.skip('root, but cannot mount a read-only tmpfs here')
         yield str(point)
         subprocess.run(['umount', '-l', str(point)], check=False)
@@ -676,6 +677,7 @@ sys.exit(convert_main({argv!r}))
 """
 
 
+@pytest.mark.slow
 def test_a_write_the_kernel_refuses_is_a_clear_error(tmp_path):
     """A real failing write without root: files may not grow past 60 kB (RLIMIT_FSIZE), so
     packing the .rec fails inside ``write`` with EFBIG, as on a full disk."""
@@ -686,7 +688,7 @@ def test_a_write_the_kernel_refuses_is_a_clear_error(tmp_path):
     code = _LIMITED.format(paths=[ROOT, os.path.join(ROOT, 'tests')], argv=[
         '--format', 'voc', '--root', root, '--out', out, '--rec', '--no-progress'])
     run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, check=False)
     clear_error(run.returncode, run.stderr, '--out: cannot write the outputs of',
                 'File too large', 'nothing was written')
     assert changed(before, snapshot(str(tmp_path))) == [] and debris(str(tmp_path)) == []
@@ -748,7 +750,8 @@ def test_a_set_mixed_by_a_kill_between_renames_is_refused(tmp_path, kill_at):
     out = os.path.join(tmp, 'out', 'x.lst')
     assert convert_main(old_args + ['--out', out]) == 0
     code = _KILL_AT_RENAME.format(paths=[ROOT], kill_at=kill_at, argv=new_args + ['--out', out])
-    run = subprocess.run([sys.executable, '-c', code], capture_output=True, timeout=300)
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True, timeout=300,
+                         check=False)
     assert run.returncode == (-signal.SIGKILL if kill_at < 5 else 0), run.stderr
     outcomes = _read_set(out, root)
     for outcome in outcomes:
