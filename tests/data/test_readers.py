@@ -248,3 +248,28 @@ def test_coco_reader_hard_flags_and_negatives_and_concat(tmp_path):
         both[3]
     with pytest.raises(DataError, match='negatives folder does not exist'):
         NegativeDetection(str(tmp_path / 'missing'))
+
+
+def test_rec_reader_pickles_and_labels_read_without_images(tmp_path, images):
+    import pickle
+    rec = _write_rec(str(tmp_path / 'x.rec'), [
+        ([4, 6, 100, 50, 0, 0.1, 0.2, 0.5, 0.8, 1], images[0]), ([4, 6, 40, 30], images[1])])
+    dataset = RecordFileDetection(rec, classes=['face'])
+    copy = pickle.loads(pickle.dumps(dataset))
+    for i in range(2):
+        np.testing.assert_array_equal(copy[i][0].asnumpy(), dataset[i][0].asnumpy())
+        np.testing.assert_array_equal(copy[i][1], dataset[i][1])
+    np.testing.assert_allclose(dataset.annotation(0), [[0.1, 0.2, 0.5, 0.8, 0, 1]], rtol=1e-6)
+    assert [dataset.num_boxes(i) for i in range(2)] == [1, 0]
+
+
+def test_class_mapped_detection_renumbers_by_the_mapping(tmp_path, images):
+    from gluoncv_hard.data import ClassMappedDetection
+    lst = write_text(tmp_path / 'x.lst', '0\t4\t6\t100\t50\t1\t0.1\t0.2\t0.5\t0.8\t0\timg/a.jpg\n'
+                                         '1\t4\t6\t40\t30\timg/n.png\n')
+    source = LstDetection(lst, root=str(tmp_path), classes=['dog', 'cat'])
+    mapped = ClassMappedDetection(source, [1, 0], ['cat', 'dog'])
+    assert mapped.classes == ('cat', 'dog') and len(mapped) == 2
+    assert mapped[0][1][0, schema.CLASS_ID] == 0 and mapped.annotation(0)[0, schema.CLASS_ID] == 0
+    assert source.annotation(0)[0, schema.CLASS_ID] == 1  # the source is left as it is
+    assert mapped[1][1].shape == (0, 6) and mapped.image_id(1) == 'img/n.png'

@@ -419,3 +419,13 @@ def test_documented_manifest_behaviours(converted):
     moved = os.path.join(os.path.dirname(os.path.dirname(out)), 'moved')
     shutil.copytree(os.path.dirname(out), moved)
     assert len(open_dataset('rec', os.path.join(moved, 'x.rec'))[0]) == 3
+
+
+@pytest.mark.parametrize('name', ['index_cut_at_a_line', 'index_cut_mid_line', 'rec_truncated',
+                                  'index_lines_duplicated'])
+def test_the_stats_tool_diagnoses_the_same_damage(rec_set, name, capsys):
+    from gluoncv_hard.cli.lst_stats import main as stats_main
+    from robustness.harness import clear_error, run_main
+    damage, needle = REC_DAMAGE[name]
+    damage(rec_set)
+    clear_error(run_main(stats_main, [rec_set]), capsys.readouterr().err, needle)

@@ -141,6 +141,16 @@ def test_an_undecodable_image_stops_training_before_it_starts(tmp_path, capsys):
     assert not os.path.exists(prefix + '_metrics.jsonl')
 
 
+def test_a_voc_size_of_infinity_stops_training_with_a_message(tmp_path, capsys):
+    root = small_voc(tmp_path / 'VOC')
+    write_text(os.path.join(root, 'Annotations', 'b.xml'), '<annotation><size><width>inf'
+               '</width><height>48</height></size></annotation>')
+    status = run_main(train_cli.main, ['--network', 'tiny', '--data-root', root, '--val', '',
+                                       '--num-workers', '0', '--save-prefix',
+                                       str(tmp_path / 'run')])
+    clear_error(status, capsys.readouterr().err, 'b.xml: <size> gives width x height = inf x 48')
+
+
 def test_the_audit_decodes_every_image_before_any_fold_trains(demo, tmp_path, capsys):
     from fixtures import make_voc
 
