@@ -18,8 +18,9 @@ FOLD_TRAIN_SETTINGS = ('dataset', 'data_root', 'train', 'val', 'classes', 'save_
 
 
 def write_fold_lst(dataset, indices, path, class_names):
-    """Write the images ``indices`` of ``dataset`` as a ``.lst`` (paths relative to its folder)
-    and its class file, for training with ``dataset='lst'``.
+    """Write the images ``indices`` of ``dataset`` as a ``.lst`` (absolute image paths: a
+    ``.lst`` read with a root must not climb out of it) and its class file, for training with
+    ``dataset='lst'`` and ``data_root=''``.
 
     Each image is decoded once (for its size and pixel label). Returns the ``.lst`` path.
     """
@@ -36,8 +37,7 @@ def write_fold_lst(dataset, indices, path, class_names):
     for number, index in enumerate(indices):
         img, label = dataset[int(index)]
         height, width = img.shape[:2]
-        relative = os.path.relpath(os.path.abspath(dataset.image_path(int(index))), folder)
-        lines.append(format_lst_line(number, relative.replace(os.sep, '/'),
+        lines.append(format_lst_line(number, os.path.abspath(dataset.image_path(int(index))),
                                      record_fields(width, height, label)))
     with atomic_outputs(classes_path_for(path), path) as (classes_tmp, lst_tmp):
         with open(classes_tmp, 'w', encoding='utf-8') as f:
@@ -50,7 +50,7 @@ def write_fold_lst(dataset, indices, path, class_names):
 def fold_train_config(config, lst_path, folder):
     """``config`` trained on the fold list ``lst_path`` (its class file beside it), without
     validation, to ``FOLDER/model_*``. Sets exactly :data:`FOLD_TRAIN_SETTINGS`."""
-    return config.replace(dataset='lst', data_root=folder, train=lst_path, val='', classes='',
+    return config.replace(dataset='lst', data_root='', train=lst_path, val='', classes='',
                           save_prefix=os.path.join(folder, 'model'), resume='', start_epoch=0)
 
 

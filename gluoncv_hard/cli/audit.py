@@ -138,12 +138,13 @@ def run(argv=None):
     from gluoncv_hard.audit.folds import fold_trainer
     from gluoncv_hard.audit.report import write_audit_report
     from gluoncv_hard.data.classes import read_class_names
-    from gluoncv_hard.data.datasets import open_dataset
+    from gluoncv_hard.data.datasets import check_decodable, open_dataset
     from gluoncv_hard.engine.devices import parse_contexts
     ctx = parse_contexts(args.gpus)
     classes = read_class_names(args.classes) if args.classes else None
     dataset, classes = open_dataset(args.dataset, train, args.data_root, classes)
     subset = subset_indices(len(dataset), args.max_images, args.seed)
+    check_decodable(dataset, subset)  # a bad image stops the audit before any fold trains
     folds = [subset[f] for f in make_folds(len(subset), args.folds, args.seed)]
     os.makedirs(args.out, exist_ok=True)
     fit_and_predict = fold_trainer(train_config, dataset, classes, args.out, ctx,

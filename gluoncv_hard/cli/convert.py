@@ -9,7 +9,7 @@ import sys
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
 from gluoncv_hard.data.classes import read_class_names
 from gluoncv_hard.data.coco import coco_source
-from gluoncv_hard.data.convert import convert_to_lst, format_summary
+from gluoncv_hard.data.convert import check_outputs, convert_to_lst, format_summary
 from gluoncv_hard.data.csv_source import CSV_COLUMNS, csv_source
 from gluoncv_hard.data.negatives import negatives_source
 from gluoncv_hard.data.problems import DEFAULT_DISPLAY_LIMIT, ProblemLog
@@ -31,9 +31,15 @@ examples:
   %(prog)s --negatives backgrounds/ --classes train.classes.txt --out bg.lst
 
 outputs: OUT.lst, OUT.classes.txt (the class list used, one name per line, line = class id),
-and with --rec OUT.rec + OUT.idx. Image paths in the .lst are relative to --image-root (default:
+OUT.manifest.json (sizes and SHA-256 of the set: readers refuse a mixed set), and with --rec
+OUT.rec + OUT.idx. An output that would replace an input or another output is refused before
+any work. Image paths in the .lst are relative to --image-root (default:
 the deepest folder holding every image), printed at the end: LstDetection(OUT.lst, root=ROOT).
 """
+
+
+# Library parameters whose flag is not ``--`` + their name.
+FLAGS = {'out_path': '--out', 'image_root': '--image-root'}
 
 
 def _positive_float(text):
@@ -142,6 +148,8 @@ def run(argv=None):
             class_names = read_class_names(args.classes)
         except (OSError, ValueError) as e:
             parser.error('--classes: {}'.format(e))
+    # Outputs that would replace an input (or each other) are refused before any parsing.
+    check_outputs(args.out, args.rec, [args.ann, args.csv], class_file=args.classes)
     log = ProblemLog(display_limit=args.max_errors)
     progress = False if args.no_progress else None
     try:
@@ -149,7 +157,7 @@ def run(argv=None):
             _sources(args, log, progress), args.out, class_names=class_names,
             image_root=args.image_root, clip=args.clip, hard_if_smaller=args.hard_if_smaller,
             hard_if_truncated=args.hard_if_truncated, rec=args.rec, reencode=args.reencode,
-            log=log, progress=progress)
+            log=log, progress=progress, class_file=args.classes)
     finally:
         # Before the errors or the summary, so that those are what stays on screen.
         _print_warnings(log)
@@ -157,7 +165,7 @@ def run(argv=None):
 
 def convert_main(argv=None):
     """Entry point of ``gluoncv-hard-convert``; returns the exit status."""
-    return exit_status(run, argv, lambda result: print(format_summary(result)))
+    return exit_status(run, argv, lambda result: print(format_summary(result)), flags=FLAGS)
 
 
 if __name__ == '__main__':

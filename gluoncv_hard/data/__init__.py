@@ -1,9 +1,10 @@
 """Data in and out: converters to GluonCV ``.lst``/``.rec`` with a hard column, readers, checks.
 
-Readers (they import MXNet/GluonCV, so they load on first use)::
+Readers (they import MXNet/GluonCV, so they load on first use); each checks its whole input
+when it is created::
 
     LstDetection, RecordFileDetection, VOCDetection, COCODetection, NegativeDetection,
-    ConcatDetection, SourceDetection
+    ConcatDetection, SourceDetection, ClassMappedDetection
 
 Conversion::
 
@@ -22,13 +23,14 @@ from gluoncv_hard.data.problems import DataError, ProblemLog
 from gluoncv_hard.data.voc import parse_voc_xml, voc_source
 
 __all__ = ['LstDetection', 'RecordFileDetection', 'VOCDetection', 'COCODetection',
-           'NegativeDetection', 'ConcatDetection', 'SourceDetection', 'convert_to_lst',
+           'NegativeDetection', 'ConcatDetection', 'SourceDetection', 'ClassMappedDetection',
+           'convert_to_lst',
            'ConversionResult', 'voc_source', 'coco_source', 'csv_source', 'negatives_source',
            'parse_voc_xml', 'DataError', 'ProblemLog']
 
 _LAZY = {name: 'readers' for name in ('LstDetection', 'RecordFileDetection', 'VOCDetection',
                                        'COCODetection', 'NegativeDetection', 'ConcatDetection',
-                                       'SourceDetection')}
+                                       'SourceDetection', 'ClassMappedDetection')}
 
 
 def __getattr__(name):

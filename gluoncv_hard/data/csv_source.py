@@ -58,21 +58,22 @@ def csv_source(csv_path, image_dir, log):
     Source
         ``kind='csv'``; image ids are the ``image`` column values.
     """
-    objects_of_image = {}
-    first_line_of_image = {}
+    objects_of_image, first_line_of_image, negative_line, line_of_row = {}, {}, {}, {}
     try:
         with open(csv_path, newline='', encoding='utf-8-sig') as f:
             reader = csv.DictReader(f, skipinitialspace=True)
             header = [name.strip().lower() for name in reader.fieldnames or []]
             missing = [c for c in CSV_COLUMNS if c not in header]
             unknown = [c for c in header if c not in CSV_COLUMNS + CSV_OPTIONAL_COLUMNS]
-            if missing or unknown:
+            twice = sorted({c for c in header if header.count(c) > 1})
+            if missing or unknown or twice:
                 log.error('{}:1'.format(csv_path), 'header is {}; {}'.format(
                     ','.join(header) or '(empty)',
                     'missing column(s) ' + ', '.join(missing) if missing
-                    else 'unknown column(s) ' + ', '.join(unknown)),
+                    else 'unknown column(s) ' + ', '.join(unknown) if unknown
+                    else 'column(s) named twice: ' + ', '.join(twice)),
                     'the header must be ' + ','.join(CSV_COLUMNS) + '[,hard]')
-                return Source('csv', [])
+                return Source('csv', [], input_files=(csv_path,))
             reader.fieldnames = header
             for row in reader:
                 where = '{}:{}'.format(csv_path, reader.line_num)
@@ -81,24 +82,39 @@ def csv_source(csv_path, image_dir, log):
                         len(header)), 'fix the row (quote fields that contain commas)')
                     continue
                 fields = {key: value.strip() for key, value in row.items()}
-                if not fields['image']:
+                image = fields['image']
+                if not image:
                     log.error(where, 'empty image column', 'name the image file')
                     continue
                 parsed = _parse_row(fields, where, log)
                 if parsed is False:
                     continue
-                objects = objects_of_image.setdefault(fields['image'], [])
-                first_line_of_image.setdefault(row['image'], where)
-                if parsed is not None:
+                key = tuple(fields.get(c, '') for c in header)
+                if key in line_of_row:
+                    log.error(where, 'the row repeats line {}'.format(line_of_row[key]),
+                              'remove the duplicate row')
+                    continue
+                line_of_row[key] = reader.line_num
+                objects = objects_of_image.setdefault(image, [])
+                first_line_of_image.setdefault(image, where)
+                if parsed is None:
+                    negative_line.setdefault(image, reader.line_num)
+                else:
                     objects.append(parsed)
     except OSError as e:
         log.error(csv_path, 'cannot read the CSV file ({})'.format(e.strerror),
                   'check the CSV file path')
-        return Source('csv', [])
+        return Source('csv', [], input_files=(csv_path,))
     except (csv.Error, UnicodeDecodeError) as e:
         log.error(csv_path, 'malformed CSV ({})'.format(e), 'save it as UTF-8 comma-separated')
-        return Source('csv', [])
+        return Source('csv', [], input_files=(csv_path,))
+    for image, line in negative_line.items():
+        if objects_of_image[image]:
+            log.error('{}:{}'.format(csv_path, line), 'image {} has this row without a box (an '
+                      'image without objects) and {} box row(s)'.format(
+                          image, len(objects_of_image[image])),
+                      'remove the empty row, or the box rows if the image has no object')
     items = [SourceItem(image, os.path.join(image_dir, image), first_line_of_image[image],
                         None, None, tuple(objects))
              for image, objects in objects_of_image.items()]
-    return Source('csv', items)
+    return Source('csv', items, input_files=(csv_path,))

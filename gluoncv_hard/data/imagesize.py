@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 from gluoncv_hard.errors import InputError
 
-__all__ = ['ImageHeaderError', 'ImageInfo', 'read_image_info', 'read_image_size']
+__all__ = ['ImageHeaderError', 'ImageInfo', 'read_image_info', 'read_image_info_from',
+           'read_image_size']
 
 _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
@@ -88,18 +89,37 @@ def read_image_info(path):
     """
     try:
         with open(path, 'rb') as f:
-            magic = f.read(8)
-            if magic.startswith(_JPEG_SOI + b'\xff'):
-                f.seek(len(_JPEG_SOI))
-                width, height = _read_jpeg_size(f, path)
-                return ImageInfo(width, height, 'jpeg', _ends_with(f, _JPEG_EOI))
-            if magic == _PNG_SIGNATURE:
-                width, height = _read_png_size(f, path)
-                return ImageInfo(width, height, 'png', _ends_with(f, _PNG_IEND))
+            info = _header_info(f, path)
     except OSError as e:
         raise ImageHeaderError(path, 'cannot read the image file ({})'.format(
             e.strerror or e)) from e
-    return _decode_size(path)
+    return info or _decode_size(path)
+
+
+def read_image_info_from(f, name):
+    """:func:`read_image_info` for an open binary file object holding just the image.
+
+    ``f`` must support ``read``, ``seek`` (also from the end) and ``tell``: e.g. an
+    ``io.BytesIO`` or a view of one record of a ``.rec``. ``name`` names it in errors.
+    """
+    info = _header_info(f, name)
+    if info is not None:
+        return info
+    f.seek(0)
+    return _decode_size_of_bytes(f.read(), name)
+
+
+def _header_info(f, path):
+    """ImageInfo of a JPEG or PNG read from ``f``, or None for another format."""
+    magic = f.read(8)
+    if magic.startswith(_JPEG_SOI + b'\xff'):
+        f.seek(len(_JPEG_SOI))
+        width, height = _read_jpeg_size(f, path)
+        return ImageInfo(width, height, 'jpeg', _ends_with(f, _JPEG_EOI))
+    if magic == _PNG_SIGNATURE:
+        width, height = _read_png_size(f, path)
+        return ImageInfo(width, height, 'png', _ends_with(f, _PNG_IEND))
+    return None
 
 
 def _ends_with(f, tail):
@@ -195,7 +215,24 @@ def _read_png_size(f, path):
 def _decode_size(path):
     # Only formats other than JPEG/PNG get here; they are rare in detection data sets.
     import cv2
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
+    return _decoded_info(image, path)
+
+
+def _decode_size_of_bytes(data, name):
+    import cv2
+    import numpy as np
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        image = None
+    return _decoded_info(image, name)
+
+
+def _decoded_info(image, path):
     if image is None:
         raise ImageHeaderError(path, 'not a readable image (not JPEG/PNG and OpenCV cannot '
                                      'decode it); convert it to JPEG or PNG')

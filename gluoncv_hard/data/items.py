@@ -53,10 +53,12 @@ class SourceItem(NamedTuple):
 
 
 class Source(NamedTuple):
-    """The items of one input, plus the class names it declares (COCO categories), if any."""
+    """The items of one input, plus the class names it declares (COCO categories), if any, and
+    the annotation files it read (``input_files``: the converter never writes over them)."""
     kind: str
     items: Sequence[SourceItem]
     declared_classes: Optional[Sequence[str]] = None
+    input_files: Sequence[str] = ()
 
 
 class Record(NamedTuple):

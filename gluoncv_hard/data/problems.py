@@ -37,12 +37,13 @@ class DataError(InputError):
 
     The message shows the first ``limit`` problems, each naming the file/line/image id, what
     is wrong and how to fix it, then ``note`` (e.g. what was not done because of them) if given.
+    ``param`` is the parameter they are about, if one is (as for ``InputError``).
     """
 
-    def __init__(self, problems, limit=DEFAULT_DISPLAY_LIMIT, note=''):
+    def __init__(self, problems, limit=DEFAULT_DISPLAY_LIMIT, note='', param=None):
         self.problems = list(problems)
         text = _format_list('error', self.problems, limit)
-        super().__init__(text + '\n' + note if note else text)
+        super().__init__(text + '\n' + note if note else text, param=param)
 
 
 class ProblemLog:
@@ -67,10 +68,11 @@ class ProblemLog:
         """Record a warning: the data was used, possibly after a documented fix."""
         self.warnings.append(Problem(str(where), what, fix))
 
-    def raise_if_errors(self, note=''):
-        """Raise ``DataError`` listing every error recorded so far (then ``note``), if any."""
+    def raise_if_errors(self, note='', param=None):
+        """Raise ``DataError`` listing every error recorded so far (then ``note``), if any;
+        ``param`` names the parameter they are about, if one is."""
         if self.errors:
-            raise DataError(self.errors, self.display_limit, note)
+            raise DataError(self.errors, self.display_limit, note, param)
 
     def format_warnings(self):
         """The warnings as text (first ``display_limit`` of them), or ``''`` if none."""

@@ -9,18 +9,29 @@ One record describes one image::
 ``.lst`` line: both are made from the same formatted fields. An image without boxes is a record
 with the header only. Records written by others with ``B = 5`` (no hard field) read as hard = 0.
 """
+import io
 import os
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.data.recordio import (
+    REBUILD_HINT,
+    RecordFileError,
+    open_indexed,
+    pack_payload,
+    read_header,
+    split_payload,
+)
 from gluoncv_hard.errors import InputError, InputNotFoundError
 
 __all__ = ['RecordFormatError', 'RecordLabel', 'LstLine', 'record_fields', 'check_lst_path',
            'format_lst_line', 'parse_record_label', 'parse_lst_line', 'checked_label', 'read_lst',
            'label_to_pixels', 'pack_record', 'unpack_record', 'rec_index_path',
-           'require_rec_files', 'open_rec', 'iter_rec_labels']
+           'require_rec_files', 'open_rec', 'open_rec_records', 'rec_record_where',
+           'iter_rec_labels', 'check_record_id', 'lst_lines', 'HEADER_WIDTHS',
+           'COORDINATE_TOLERANCE']
 
 # Internal label column of each record field, in record order.
 _COLUMN_OF_FIELD = {'cls': schema.CLASS_ID, 'xmin': schema.XMIN, 'ymin': schema.YMIN,
@@ -31,6 +42,11 @@ MIN_OBJECT_WIDTH = schema.LST_FIELDS.index('hard')
 _INTEGER_FIELDS = frozenset(('cls', 'hard'))
 # Normalized coordinates are written with 6 decimals: 0.005 px on a 10,000 px side.
 _COORDINATE_FORMAT = '{:.6f}'
+# The header widths a record may have: ``A, B`` alone, or ``A, B, W, H``.
+HEADER_WIDTHS = (2, schema.LST_HEADER_WIDTH)
+# Coordinates this far (relative to the image side) outside the image are clipped onto its
+# border; farther is an error. Rounding in other tools' writers stays well inside it.
+COORDINATE_TOLERANCE = 1e-3
 
 
 class RecordFormatError(InputError):
@@ -95,9 +111,9 @@ def record_fields(width, height, label):
 
 def check_lst_path(path):
     """Raise ``RecordFormatError`` if an image path cannot be written into a ``.lst`` line."""
-    if any(c in path for c in '\t\n\r'):
-        raise RecordFormatError('image path {!r} contains a tab or newline, which the .lst format '
-                                'cannot hold; rename the file'.format(path))
+    if any(c in path for c in '\t\n\r\0'):
+        raise RecordFormatError('image path {!r} contains a tab, newline or NUL, which the .lst '
+                                'format cannot hold; rename the file'.format(path))
 
 
 def format_lst_line(index, path, fields):
@@ -107,7 +123,7 @@ def format_lst_line(index, path, fields):
 
 
 def parse_record_label(values, where):
-    """Parse the numbers of a record label (``A, B, [W, H, ...], boxes``).
+    """Parse the numbers of a record label (``A, B, [W, H], boxes``).
 
     Parameters
     ----------
@@ -123,7 +139,9 @@ def parse_record_label(values, where):
     Raises
     ------
     RecordFormatError
-        If ``A`` or ``B`` is invalid or the box fields do not divide into ``B``-wide rows.
+        If ``A`` is not 2 or 4 (a wider header would read box fields as header fields), ``B``
+        is below 5, ``W``/``H`` are not positive integers, or the box fields do not divide into
+        ``B``-wide rows.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     if len(values) < 2:
@@ -133,11 +151,14 @@ def parse_record_label(values, where):
         raise RecordFormatError('{}: record label contains NaN or infinity; re-create the record'
                                 .format(where))
     header_width, object_width = values[0], values[1]
-    if header_width != int(header_width) or not 2 <= header_width <= len(values):
-        raise RecordFormatError('{}: header width A = {} is not an integer between 2 and the '
-                                'label length {}'.format(where, header_width, len(values)))
+    if header_width not in HEADER_WIDTHS or header_width > len(values):
+        raise RecordFormatError(
+            '{}: header width A = {:g} with {} numbers in the label; A must be {} ("A B W H", '
+            'what the converter writes) or {} ("A B", no image size); a wider header would read '
+            'the first box fields as header fields'.format(
+                where, header_width, len(values), schema.LST_HEADER_WIDTH, HEADER_WIDTHS[0]))
     if object_width != int(object_width) or object_width < MIN_OBJECT_WIDTH:
-        raise RecordFormatError('{}: box width B = {} must be an integer >= {} ({})'.format(
+        raise RecordFormatError('{}: box width B = {:g} must be an integer >= {} ({})'.format(
             where, object_width, MIN_OBJECT_WIDTH, ' '.join(schema.LST_FIELDS)))
     header_width, object_width = int(header_width), int(object_width)
     box_values = values[header_width:]
@@ -148,7 +169,12 @@ def parse_record_label(values, where):
                 where, len(box_values), header_width, object_width))
     width = height = None
     if header_width >= schema.LST_HEADER_WIDTH:
-        width, height = int(values[2]), int(values[3])
+        width, height = values[2], values[3]
+        if not (width == int(width) and height == int(height) and width >= 1 and height >= 1):
+            raise RecordFormatError(
+                '{}: image size W x H = {:g} x {:g}; both must be positive integers (the size '
+                'of the image in pixels): re-create the record'.format(where, width, height))
+        width, height = int(width), int(height)
     fields = box_values.reshape(-1, object_width)
     label = np.zeros((len(fields), schema.LABEL_WIDTH), dtype=np.float32)
     present = min(object_width, schema.LST_OBJECT_WIDTH)
@@ -172,24 +198,107 @@ def parse_lst_line(line, where):
     return LstLine(index, parse_record_label(values, where), parts[-1])
 
 
-def checked_label(record, where):
-    """``record.label`` checked by ``schema.validate_label``.
+def checked_label(record, where, num_classes=None, coord_normalized=True):
+    """``record.label`` checked, with coordinates within ``COORDINATE_TOLERANCE`` clipped.
 
-    The label was read from a file, so a NaN coordinate or a hard flag other than 0 and 1 is the
-    file's fault: it raises ``RecordFormatError`` (an ``InputError``), naming ``where``.
+    The label was read from a file, so anything wrong is the file's fault: a NaN coordinate, a
+    hard flag other than 0 and 1, an inverted box (``schema.validate_label``), a class id that is
+    not an integer in ``[0, num_classes)``, or a coordinate outside the image: outside [0, 1]
+    when ``coord_normalized`` (pixel coordinates in a normalized file, say), outside
+    ``[0, W]``/``[0, H]`` otherwise (not checked without ``W, H``). Coordinates up to
+    ``COORDINATE_TOLERANCE`` (relative) outside are clipped onto the border.
+
+    Parameters
+    ----------
+    record : RecordLabel
+    where : str
+        Names the record in the error.
+    num_classes : int, optional
+        The length of the class list; None checks only that ids are integers >= 0.
+    coord_normalized : bool
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (N, 6)
+        In record units.
+
+    Raises
+    ------
+    RecordFormatError
+        An ``InputError`` naming ``where`` and the box.
     """
     try:
-        return schema.validate_label(record.label, where)
+        label = schema.validate_label(record.label, where)
     except ValueError as e:
         raise RecordFormatError(str(e)) from None
+    class_ids = label[:, schema.CLASS_ID]
+    bad = (class_ids != np.round(class_ids)) | (class_ids < 0)
+    if num_classes is not None:
+        bad |= class_ids >= num_classes
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        known = 'the class list has {} name(s), ids 0 to {}'.format(
+            num_classes, num_classes - 1) if num_classes is not None else 'ids count from 0'
+        raise RecordFormatError('{}: box {} has class id {:g}; class ids must be integers ({}): '
+                                'fix the record or give the class list it was made with'
+                                .format(where, i, class_ids[i], known))
+    if coord_normalized:
+        scale_x = scale_y = 1.0
+    elif record.width:
+        scale_x, scale_y = float(record.width), float(record.height)
+    else:
+        return label
+    box = label[:, schema.BOX] / np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
+    bad = ((box < -COORDINATE_TOLERANCE) | (box > 1 + COORDINATE_TOLERANCE)).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        text = ', '.join('{:g}'.format(v) for v in label[i, schema.BOX])
+        if coord_normalized:
+            raise RecordFormatError(
+                '{}: box {} (xmin, ymin, xmax, ymax = {}) lies outside [0, 1]; record coordinates '
+                'are normalized by the image size (pixel coordinates? re-create the file with '
+                'gluoncv-hard-convert, or read it with coord_normalized=False)'.format(
+                    where, i, text))
+        raise RecordFormatError('{}: box {} (xmin, ymin, xmax, ymax = {}) lies outside the '
+                                '{}x{} image; fix the record'.format(where, i, text, record.width,
+                                                                      record.height))
+    label[:, [schema.XMIN, schema.XMAX]] = np.clip(label[:, [schema.XMIN, schema.XMAX]], 0,
+                                                   scale_x)
+    label[:, [schema.YMIN, schema.YMAX]] = np.clip(label[:, [schema.YMIN, schema.YMAX]], 0,
+                                                   scale_y)
+    bad = (label[:, schema.XMAX] <= label[:, schema.XMIN]) | \
+        (label[:, schema.YMAX] <= label[:, schema.YMIN])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise RecordFormatError('{}: box {} has no area inside the image once clipped to its '
+                                'border (xmin, ymin, xmax, ymax = {}); remove it'.format(
+                                    where, i, ', '.join('{:g}'.format(v)
+                                                        for v in label[i, schema.BOX])))
+    return label
+
+
+def lst_lines(path):
+    """``(line_number, text)`` of every line of a ``.lst`` file (newlines as in text mode).
+
+    Raises ``RecordFormatError`` naming the line for bytes that are not UTF-8 (not a ``.lst``:
+    a ``.rec`` given instead, say).
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise RecordFormatError('{}:{}: not UTF-8 text (byte {}); a .lst is tab-separated text '
+                                '(a .rec given instead?)'.format(
+                                    path, data.count(b'\n', 0, e.start) + 1, e.start)) from None
+    return list(enumerate(io.StringIO(text, newline=None), 1))
 
 
 def read_lst(path):
     """Yield ``(line_number, LstLine)`` for every non-blank line of a ``.lst`` file."""
-    with open(path, encoding='utf-8') as f:
-        for line_number, line in enumerate(f, 1):
-            if line.strip():
-                yield line_number, parse_lst_line(line, '{}:{}'.format(path, line_number))
+    for line_number, line in lst_lines(path):
+        if line.strip():
+            yield line_number, parse_lst_line(line, '{}:{}'.format(path, line_number))
 
 
 def label_to_pixels(label, width, height):
@@ -201,17 +310,15 @@ def label_to_pixels(label, width, height):
 
 
 def pack_record(index, fields, image_bytes):
-    """One ``.rec`` entry: ``IRHeader(label=fields as float32, id=index)`` + image bytes."""
-    from mxnet import recordio
-    header = recordio.IRHeader(0, np.array(fields, dtype=np.float32), int(index), 0)
-    return recordio.pack(header, image_bytes)
+    """One ``.rec`` entry: ``IRHeader(label=fields as float32, id=index)`` + image bytes (the
+    bytes ``mxnet.recordio.pack`` makes)."""
+    return pack_payload(np.array(fields, dtype=np.float32), index, image_bytes)
 
 
 def unpack_record(raw):
     """Split a ``.rec`` entry into ``(header_label float32 array, record id, image bytes)``."""
-    from mxnet import recordio
-    header, image_bytes = recordio.unpack(raw)
-    return np.atleast_1d(np.asarray(header.label, dtype=np.float32)), header.id, image_bytes
+    values, record_id, start = split_payload(raw, 'record')
+    return values, record_id, raw[start:]
 
 
 def rec_index_path(rec_path):
@@ -230,7 +337,11 @@ def require_rec_files(rec_path, idx_path=None):
 
 
 def open_rec(rec_path, mode='r', idx_path=None):
-    """Open an indexed record file (``mode`` ``'r'`` or ``'w'``); ``.idx`` beside it by default."""
+    """MXNet's own ``MXIndexedRecordIO`` on a ``.rec`` (``mode`` ``'r'`` or ``'w'``).
+
+    For other tools: this package reads and writes records with :mod:`.recordio` (checked on
+    open, safe in data-loader threads); MXNet's handle is neither.
+    """
     from mxnet import recordio
     idx_path = idx_path or rec_index_path(rec_path)
     if mode == 'r':
@@ -238,13 +349,45 @@ def open_rec(rec_path, mode='r', idx_path=None):
     return recordio.MXIndexedRecordIO(idx_path, rec_path, mode)
 
 
+def open_rec_records(rec_path, idx_path=None):
+    """Open a ``.rec`` and its ``.idx`` checked against each other (``recordio.open_indexed``).
+
+    Returns ``(reader, [(IndexEntry, RecordSpan), ...])`` in ``.idx`` order; raises
+    ``InputNotFoundError`` for a missing file, ``RecordFileError`` for damage.
+    """
+    idx_path = idx_path or rec_index_path(rec_path)
+    require_rec_files(rec_path, idx_path)
+    return open_indexed(rec_path, idx_path)
+
+
+def rec_record_where(rec_path, position):
+    """How messages name record ``position`` of a ``.rec``."""
+    return '{} record {}'.format(rec_path, position)
+
+
 def iter_rec_labels(rec_path):
-    """Yield ``(position, record_id, RecordLabel)`` for every record, without decoding images."""
-    record_file = open_rec(rec_path)
+    """Yield ``(position, record_id, RecordLabel)`` for every record, without reading images.
+
+    The ``.idx`` is checked against the ``.rec`` first (``open_rec_records``), and every
+    record's id must be its ``.idx`` key.
+    """
+    reader, records = open_rec_records(rec_path)
     try:
-        for position, key in enumerate(record_file.keys):
-            values, record_id, _ = unpack_record(record_file.read_idx(key))
-            where = '{} record {}'.format(rec_path, position)
+        for position, (entry, span) in enumerate(records):
+            where = rec_record_where(rec_path, position)
+            values, record_id, _ = read_header(reader, span, where)
+            check_record_id(entry, record_id, rec_path, where)
             yield position, record_id, parse_record_label(values, where)
     finally:
-        record_file.close()
+        reader.close()
+
+
+def check_record_id(entry, record_id, rec_path, where):
+    """Raise ``RecordFileError`` unless a record's header id is its ``.idx`` key (both are the
+    ``.lst`` index when MXNet's and our tools write them)."""
+    if record_id != entry.key:
+        raise RecordFileError(
+            '{}: the record at byte {} has id {} but {}:{} lists it as key {}: the .idx belongs '
+            'to another .rec, or one of them was replaced without the other; {}'.format(
+                where, entry.offset, record_id, rec_index_path(rec_path), entry.line, entry.key,
+                REBUILD_HINT))

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gluoncv_hard import schema
-from gluoncv_hard.data.classes import infer_class_names
+from gluoncv_hard.data.classes import class_name_problem, infer_class_names
 from gluoncv_hard.data.imagesize import ImageHeaderError, read_image_info
 from gluoncv_hard.data.items import Record
 
@@ -56,6 +56,10 @@ def _image_where(item):
 def _check_image(item, log):
     """Return the decoded ``(width, height)`` of the item's image, or None after an error."""
     where = _image_where(item)
+    if '\0' in item.image_path:
+        log.error(where, 'the image path {!r} holds a NUL byte'.format(item.image_path),
+                  'fix the file name in the annotation')
+        return None
     if not os.path.isfile(item.image_path):
         log.error(where, 'image file is missing', 'add the image or remove its annotation')
         return None
@@ -122,6 +126,10 @@ class _BoxChecker:
 
     def _checked_box(self, obj, width, height):
         log, box = self.log, (obj.xmin, obj.ymin, obj.xmax, obj.ymax)
+        problem = class_name_problem(obj.name)
+        if problem:
+            log.error(obj.where, problem, 'fix the class name in the annotation')
+            return None
         if obj.name not in self.class_id:
             known = ', '.join(self.class_names[:10]) + (', ...' if len(self.class_names) > 10
                                                         else '')
@@ -200,14 +208,20 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
     items = [item for source in sources for item in source.items]
     if class_names is None:
         declared = [name for source in sources for name in (source.declared_classes or ())]
-        class_names = infer_class_names((o.name for item in items for o in item.objects),
-                                        declared)
+        class_names = infer_class_names((o.name for item in items for o in item.objects
+                                         if not class_name_problem(o.name)), declared)
+    class_names = list(class_names)
+    for position, name in enumerate(class_names):
+        problem = class_name_problem(name) or (
+            'class {!r} is listed twice'.format(name) if name in class_names[:position] else None)
+        if problem:
+            log.error('class_names[{}]'.format(position), problem, 'fix the class list')
     boxes = _BoxChecker(list(class_names), clip, hard_if_smaller, hard_if_truncated, log)
     first_seen = {}
     records = []
     for item in tqdm(items, desc='checking images', unit='img', disable=None if progress is None
                      else not progress):
-        real_path = os.path.realpath(item.image_path)
+        real_path = os.path.realpath(item.image_path.replace('\0', '?'))
         if real_path in first_seen:
             log.error(_image_where(item), 'image is listed twice (first at {})'.format(
                 first_seen[real_path]), 'remove the duplicate entry')

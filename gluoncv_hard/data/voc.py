@@ -4,6 +4,7 @@
 use it. VOC XML coordinates are 1-based; like GluonCV's ``VOCDetection`` we subtract 1 from all
 four to get 0-based pixel coordinates.
 """
+import math
 import os
 import xml.etree.ElementTree as ET
 from typing import NamedTuple
@@ -75,7 +76,8 @@ def parse_voc_xml(path):
     Raises
     ------
     VocParseError
-        For XML that does not parse, or an ``<object>`` without ``<name>`` or with a missing or
+        For XML that does not parse, a root element other than ``<annotation>``, a ``<size>``
+        that is not whole pixels, or an ``<object>`` without ``<name>`` or with a missing or
         non-numeric ``<bndbox>`` coordinate. The message names the file and object number.
     """
     try:
@@ -83,15 +85,25 @@ def parse_voc_xml(path):
     except ET.ParseError as e:
         raise VocParseError(path, 'malformed XML ({}); fix the file or remove it from the image '
                                   'set'.format(e)) from None
+    if root.tag != 'annotation':
+        raise VocParseError(path, 'the root element is <{}>, not <annotation>: not a VOC '
+                                  'annotation; fix the file or remove it from the image set'
+                            .format(root.tag))
     width = height = None
     size = root.find('size')
     if size is not None:
         try:
-            width, height = int(float(_text(size, 'width'))), int(float(_text(size, 'height')))
+            width, height = float(_text(size, 'width')), float(_text(size, 'height'))
         except (TypeError, ValueError):
             raise VocParseError(path, '<size> needs numeric <width> and <height>; fix them or '
                                       'remove <size>') from None
-        if width <= 0 or height <= 0:
+        if not (math.isfinite(width) and math.isfinite(height) and width.is_integer()
+                and height.is_integer() and width >= 0 and height >= 0):
+            raise VocParseError(path, '<size> gives width x height = {} x {}; both must be whole '
+                                      'pixels (0 when unknown); fix them or remove <size>'
+                                .format(_text(size, 'width'), _text(size, 'height')))
+        width, height = int(width), int(height)
+        if width == 0 or height == 0:
             width = height = None
     objects = []
     for number, element in enumerate(root.iter('object')):
@@ -174,14 +186,23 @@ def voc_source(root, sets, log, progress=None):
             return Source('voc', [])
         ids = [(name[:-len('.xml')], os.path.join(annotation_dir, name))
                for name in sorted(os.listdir(annotation_dir)) if name.endswith('.xml')]
+        inputs = []
     else:
-        ids = []
+        ids, inputs = [], []
         for image_set in sets:
-            ids += _read_image_set(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'),
-                                   log)
+            inputs.append(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'))
+            ids += _read_image_set(inputs[-1], log)
     items = []
     for image_id, listed_at in tqdm(ids, desc='reading XML', unit='file',
                                     disable=None if progress is None else not progress):
+        if '\0' in image_id:
+            log.error(listed_at, 'image id {!r} holds a NUL byte'.format(image_id))
+            continue
+        if os.path.isabs(image_id) or os.path.normpath(image_id).split(os.sep)[0] == os.pardir:
+            log.error(listed_at, 'image id {!r} leads outside the VOC folder'.format(image_id),
+                      'image set lines name files of Annotations/ and JPEGImages/ (no leading / '
+                      'or ..)')
+            continue
         xml_path = os.path.join(annotation_dir, image_id + '.xml')
         try:
             width, height, objects = parse_voc_xml(xml_path)
@@ -198,4 +219,5 @@ def voc_source(root, sets, log, progress=None):
             for k, o in enumerate(objects))
         items.append(SourceItem(image_id, _find_image(image_dir, image_id), xml_path,
                                 width, height, source_objects))
-    return Source('voc', items)
+        inputs.append(xml_path)
+    return Source('voc', items, input_files=tuple(inputs))

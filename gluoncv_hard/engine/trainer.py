@@ -21,9 +21,8 @@ import numpy as np
 from gluoncv.data.batchify import FasterRCNNTrainBatchify
 from mxnet import gluon
 
-from gluoncv_hard.data import ConcatDetection
 from gluoncv_hard.data.augment import RandomCropWithHard
-from gluoncv_hard.data.datasets import open_dataset, open_negatives
+from gluoncv_hard.data.datasets import format_counts, open_training_data
 from gluoncv_hard.data.transform import load_transform_class
 from gluoncv_hard.engine.checkpoint import (
     check_params_file,
@@ -117,25 +116,21 @@ def _import_horovod():
     return hvd
 
 
-def _open_data(data):
-    """The data sets of ``data`` (a DataConfig): ``(train_set, val_set, neg_val, classes,
-    number of negative training images)``."""
-    classes = None
-    if data.classes:
-        from gluoncv_hard.data.classes import read_class_names
-        classes = read_class_names(data.classes)
-    train_set, classes = open_dataset(data.dataset, data.train, data.data_root, classes)
-    if len(train_set) == 0:
-        raise InputError('the training set {!r} has no images'.format(data.train),
-                         param='train')
-    val_set = open_dataset(data.dataset, data.val, data.data_root, classes)[0] if data.val \
-        else None
-    negatives = [open_negatives(spec) for spec in data.neg_train]
-    if negatives:
-        train_set = ConcatDetection([train_set] + negatives)
-    neg_val = ConcatDetection([open_negatives(spec) for spec in data.neg_val]) \
-        if data.neg_val else None
-    return train_set, val_set, neg_val, classes, sum(len(n) for n in negatives)
+def _open_data(config):
+    """The data of ``config``, checked and counted before training
+    (:func:`gluoncv_hard.data.datasets.open_training_data`): a ``TrainingData`` whose first five
+    fields are ``(train_set, val_set, neg_val, classes, number of negative training images)``.
+    Logs its notes, warnings and counts."""
+    sidecar = read_sidecar(config.output.resume) if config.output.resume else None
+    saved = sidecar.get('classes') if isinstance(sidecar, dict) else None
+    data = open_training_data(config.data, hard_policy=config.hard.policy,
+                              checkpoint_classes=saved if isinstance(saved, list) else None)
+    for note in data.notes:
+        logger.info('Data: %s', note)
+    for warning in data.warnings:
+        logger.warning('Warning: %s', warning)
+    logger.info('Data: %s', format_counts(data.stats))
+    return data
 
 
 def _resume_state(config, num_class):
@@ -222,8 +217,9 @@ class _Session:
         np.random.seed(schedule.seed)
         mx.random.seed(schedule.seed)
 
+        self.data = _open_data(config)
         (self.train_set, self.val_set, self.neg_val, self.classes,
-         self.num_neg_train) = _open_data(data)
+         self.num_neg_train) = self.data[:5]
         self.start_epoch, best_map, resume_params = _resume_state(config, len(self.classes))
         if self.start_epoch >= schedule.epochs:
             raise InputError('nothing to do: training would start at epoch {} but epochs is {}'
@@ -373,7 +369,7 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
                  lr=config.schedule.lr)
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),
-            'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist()))}
+            'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist())), 'data': s.data.stats}
     validate = (s.val_set is not None or s.neg_val is not None) and (
         (epoch + 1) % output.val_interval == 0 or epoch + 1 == config.schedule.epochs)
     if validate:

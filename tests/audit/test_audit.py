@@ -269,7 +269,7 @@ def test_fold_lists_and_fold_configs(planted, tmp_path):
     assert len(lines) == 2
     with open(os.path.join(folder, 'x.classes.txt')) as f:
         assert f.read().split() == classes
-    reread, _ = open_dataset('lst', lst, folder, classes)
+    reread, _ = open_dataset('lst', lst, '', classes)  # absolute image paths
     for number, index in enumerate((4, 1)):
         # .lst boxes are stored normalized: pixels come back within float32 rounding.
         np.testing.assert_allclose(reread[number][1], dataset[index][1], atol=1e-3)
@@ -278,7 +278,7 @@ def test_fold_lists_and_fold_configs(planted, tmp_path):
                               start_epoch=1, neg_train=['n'])
     config = audit_folds.fold_train_config(base, lst, folder)
     assert (config.data.dataset, config.data.train, config.data.data_root, config.data.val,
-            config.data.classes) == ('lst', lst, folder, '', '')
+            config.data.classes) == ('lst', lst, '', '', '')
     assert config.output.save_prefix == os.path.join(folder, 'model')
     assert config.output.resume == '' and config.schedule.start_epoch == 0
     # Everything else is the base's (negatives, schedule, network); the settings the fold

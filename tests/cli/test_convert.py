@@ -137,12 +137,12 @@ def test_a_reencode_failure_names_the_flag_and_debug_shows_where(tmp_path, capsy
             '--no-progress']
     assert convert_main(args) == 2
     err = capsys.readouterr().err
-    assert 'error: --reencode: {}: OpenCV cannot decode'.format(
+    assert 'error: --reencode: 1 error:\n  {}: OpenCV cannot decode'.format(
         os.path.join(str(tmp_path), 'img', 'a.jpg')) in err and 'Traceback' not in err
-    assert not os.path.exists(out)
+    assert not os.path.exists(out) and sorted(os.listdir(str(tmp_path))) == ['img']
     assert convert_main(args + ['--debug']) == 2
     err = capsys.readouterr().err
-    assert 'Traceback (most recent call last)' in err and '_image_bytes' in err
+    assert 'Traceback (most recent call last)' in err and 'convert_to_lst' in err
 
 
 def test_duplicate_in_image_sets(tmp_path, capsys):

@@ -11,6 +11,7 @@ from gluoncv_hard.data.convert import convert_to_lst, default_image_root, format
 from gluoncv_hard.data.negatives import negatives_source
 from gluoncv_hard.data.problems import ProblemLog
 from gluoncv_hard.data.voc import voc_source
+from gluoncv_hard.errors import InputError
 
 
 def _voc_sources(root, sets=('train', 'val'), negatives=()):
@@ -36,7 +37,7 @@ def test_lst_and_rec_read_back_like_the_voc_reader(tmp_path, voc):
     assert open(str(tmp_path / 'out' / 'train.classes.txt')).read() == 'cat\ndog\n'
     assert result.image_root == str(tmp_path)
     assert sorted(os.listdir(str(tmp_path / 'out'))) == [
-        'train.classes.txt', 'train.idx', 'train.lst', 'train.rec']
+        'train.classes.txt', 'train.idx', 'train.lst', 'train.manifest.json', 'train.rec']
 
     reference = VOCDetection(root, ('train', 'val'), negatives=[negatives])
     from_lst = LstDetection(out, root=result.image_root)
@@ -110,8 +111,10 @@ def test_failure_while_writing_leaves_no_partial_files(tmp_path, voc, monkeypatc
             raise OSError('disk full')
         return b'x'
     monkeypatch.setattr(convert_module, 'pack_record', exploding_pack)
-    with pytest.raises(OSError, match='disk full'):
+    with pytest.raises(InputError, match=r'cannot write the outputs of .*out.lst \(disk full\); '
+                                         r'nothing was written') as error:
         convert_to_lst(sources, str(tmp_path / 'out.lst'), rec=True, log=log)
+    assert error.value.param == 'out_path'
     assert sorted(os.listdir(str(tmp_path))) == ['VOC', 'bg']
 
 

@@ -9,8 +9,7 @@ from mxnet import recordio
 
 from gluoncv_hard import schema
 from gluoncv_hard.data import DataError, LstDetection, RecordFileDetection, VOCDetection
-from gluoncv_hard.data.records import RecordFormatError
-from gluoncv_hard.errors import InputError, InputNotFoundError
+from gluoncv_hard.errors import InputNotFoundError
 
 
 @pytest.fixture
@@ -60,29 +59,44 @@ def test_lst_pixel_coordinates(tmp_path, images):
 
 
 def test_lst_reports_every_bad_line(tmp_path):
+    write_image(str(tmp_path / 'ok.jpg'), 100, 50)
     lst = write_text(tmp_path / 'x.lst',
-                     '0\t4\t6\t100\t50\t0\t0.1\t0.1\t0.2\t0.2\t0\tok.jpg\n'
+                     '0\t4\t6\t100\t50\t0\t0.1\t0.1\t0.2\t0.2\t0\tgone.jpg\n'
                      '1\t4\t6\t100\t50\t0\t0.1\t0.1\t0.2\tok.jpg\n'
                      '2\t4\t6\t100\t50\t0\t0.3\t0.1\t0.2\t0.2\t0\tok.jpg\n'
                      '3\t4\t6\t100\t50\t0\t0.1\t0.1\t0.2\t0.2\t3\tok.jpg\n')
     with pytest.raises(DataError) as error:
-        LstDetection(lst)
+        LstDetection(lst, root=str(tmp_path))
     message = str(error.value)
-    assert message.startswith('3 errors:')
+    assert message.startswith('4 errors:')
+    assert "{}:1: image {} does not exist; .lst image paths are relative to root ({!r})".format(
+        lst, tmp_path / 'gone.jpg', str(tmp_path)) in message
     assert '{}:2: 4 box fields'.format(lst) in message
     assert '{}:3: box 0 is inverted'.format(lst) in message
     assert '{}:4: box 0 has hard flag 3.0'.format(lst) in message
+    # Missing images: the error is about root (the caller's name for it, e.g. data_root).
+    assert error.value.param == 'root'
+    with pytest.raises(DataError) as error:
+        LstDetection(lst, root=str(tmp_path), root_name='data_root')
+    assert error.value.param == 'data_root' and 'relative to data_root' in str(error.value)
+    # image_check='none': only the lines are checked (no image is opened).
+    with pytest.raises(DataError, match='^3 errors:') as error:
+        LstDetection(lst, image_check='none')
+    assert error.value.param is None
 
 
-def test_lst_size_mismatch_and_missing_image(tmp_path, images):
+def test_lst_size_mismatch_is_found_at_creation(tmp_path, images):
     lst = write_text(tmp_path / 'x.lst', '0\t4\t6\t50\t100\timg/a.jpg\n'
-                                         '1\t4\t6\t50\t100\timg/gone.jpg\n')
+                                         '1\t4\t6\t40\t30\timg/n.png\n')
+    with pytest.raises(DataError, match=r'^1 error:\n.*x.lst:1: the record says the image is '
+                                        r'50x100 but it decodes as 100x50'):
+        LstDetection(lst, root=str(tmp_path))
+    # An image removed after the data set was created: a clear error when it is read.
+    lst = write_text(tmp_path / 'y.lst', '0\t4\t6\t40\t30\timg/n.png\n')
     dataset = LstDetection(lst, root=str(tmp_path))
-    with pytest.raises(InputError, match=r'x.lst:1: the record says the image is 50x100 but it '
-                                         r'decodes as 100x50'):
+    os.remove(images[1])
+    with pytest.raises(InputNotFoundError, match=r'y.lst:1: image .*n.png does not exist'):
         dataset[0]
-    with pytest.raises(InputNotFoundError, match=r'x.lst:2: image .*gone.jpg does not exist'):
-        dataset[1]
 
 
 # --- RecordFileDetection --------------------------------------------------------------------
@@ -107,14 +121,15 @@ def test_rec_bad_records_name_the_position(tmp_path, images):
     rec = _write_rec(str(tmp_path / 'x.rec'), [
         ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2], images[0]),
         ([4, 6, 50, 100, 0, 0.1, 0.1, 0.2, 0.2, 0], images[0]),
-        ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2, 0.2, 2], images[0])])
-    dataset = RecordFileDetection(rec)
-    with pytest.raises(RecordFormatError, match='x.rec record 0: 4 box fields'):
-        dataset[0]
-    with pytest.raises(InputError, match='x.rec record 1: the record says the image is 50x100'):
-        dataset[1]
-    with pytest.raises(RecordFormatError, match='x.rec record 2: box 0 has hard flag 2.0'):
-        dataset[2]
+        ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2, 0.2, 2], images[0]),
+        ([4, 6, 100, 50, 0, 0.1, 0.1, 0.2, 0.2, 0], images[0])])
+    with pytest.raises(DataError) as error:
+        RecordFileDetection(rec)
+    message = str(error.value)
+    assert message.startswith('3 errors:')
+    assert 'x.rec record 0: 4 box fields' in message
+    assert 'x.rec record 1: the record says the image is 50x100' in message
+    assert 'x.rec record 2: box 0 has hard flag 2.0' in message
 
 
 def test_rec_without_idx(tmp_path, images):
@@ -233,3 +248,28 @@ def test_coco_reader_hard_flags_and_negatives_and_concat(tmp_path):
         both[3]
     with pytest.raises(DataError, match='negatives folder does not exist'):
         NegativeDetection(str(tmp_path / 'missing'))
+
+
+def test_rec_reader_pickles_and_labels_read_without_images(tmp_path, images):
+    import pickle
+    rec = _write_rec(str(tmp_path / 'x.rec'), [
+        ([4, 6, 100, 50, 0, 0.1, 0.2, 0.5, 0.8, 1], images[0]), ([4, 6, 40, 30], images[1])])
+    dataset = RecordFileDetection(rec, classes=['face'])
+    copy = pickle.loads(pickle.dumps(dataset))
+    for i in range(2):
+        np.testing.assert_array_equal(copy[i][0].asnumpy(), dataset[i][0].asnumpy())
+        np.testing.assert_array_equal(copy[i][1], dataset[i][1])
+    np.testing.assert_allclose(dataset.annotation(0), [[0.1, 0.2, 0.5, 0.8, 0, 1]], rtol=1e-6)
+    assert [dataset.num_boxes(i) for i in range(2)] == [1, 0]
+
+
+def test_class_mapped_detection_renumbers_by_the_mapping(tmp_path, images):
+    from gluoncv_hard.data import ClassMappedDetection
+    lst = write_text(tmp_path / 'x.lst', '0\t4\t6\t100\t50\t1\t0.1\t0.2\t0.5\t0.8\t0\timg/a.jpg\n'
+                                         '1\t4\t6\t40\t30\timg/n.png\n')
+    source = LstDetection(lst, root=str(tmp_path), classes=['dog', 'cat'])
+    mapped = ClassMappedDetection(source, [1, 0], ['cat', 'dog'])
+    assert mapped.classes == ('cat', 'dog') and len(mapped) == 2
+    assert mapped[0][1][0, schema.CLASS_ID] == 0 and mapped.annotation(0)[0, schema.CLASS_ID] == 0
+    assert source.annotation(0)[0, schema.CLASS_ID] == 1  # the source is left as it is
+    assert mapped[1][1].shape == (0, 6) and mapped.image_id(1) == 'img/n.png'

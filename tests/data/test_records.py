@@ -113,8 +113,9 @@ def test_malformed_lst_lines(line, message):
 
 
 def test_path_with_tab_is_refused():
-    with pytest.raises(RecordFormatError, match='tab or newline'):
-        format_lst_line(0, 'a\tb.jpg', ['4', '6', '1', '1'])
+    for path in ('a\tb.jpg', 'a\nb.jpg', 'a\0b.jpg'):
+        with pytest.raises(RecordFormatError, match='tab, newline or NUL'):
+            format_lst_line(0, path, ['4', '6', '1', '1'])
 
 
 def test_read_lst_skips_blank_lines_and_numbers_lines(tmp_path):
@@ -138,6 +139,19 @@ def test_rec_pack_unpack_round_trip(tmp_path):
     assert record_id == 0 and image_bytes == b'IMAGE0'
     parsed = list(iter_rec_labels(rec))
     assert [(p, i, r.label.shape) for p, i, r in parsed] == [(0, 0, (1, 6)), (1, 1, (0, 6))]
+
+
+def test_pack_record_makes_the_bytes_mxnet_makes():
+    from mxnet import recordio
+    for fields in (['4', '6', '8', '8'], record_fields(100, 50, _label([[10, 20, 30, 40, 3, 1]])),
+                   ['2', '5']):
+        label = np.array(fields, dtype=np.float32)
+        ours = pack_record(9, fields, b'\xff\xd8JPEG')
+        assert ours == recordio.pack(recordio.IRHeader(0, label, 9, 0), b'\xff\xd8JPEG')
+        header, image = recordio.unpack(ours)
+        values, record_id, image_bytes = unpack_record(ours)
+        np.testing.assert_array_equal(values, header.label)
+        assert (record_id, image_bytes) == (header.id, image) == (9, b'\xff\xd8JPEG')
 
 
 def test_missing_idx_is_a_clear_error(tmp_path):
