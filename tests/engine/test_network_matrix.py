@@ -27,6 +27,7 @@ from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN, custom_fa
 from gluoncv_hard.cli import evaluate as eval_cli
 from gluoncv_hard.cli import mine as mine_cli
 from gluoncv_hard.cli import train as train_cli
+from gluoncv_hard.engine.networks import initialize_missing
 from gluoncv_hard.modeling import zoo
 
 pytestmark = pytest.mark.slow
@@ -68,9 +69,11 @@ class Case:
                     'faster_rcnn_{}_custom'.format(self.network), classes=classes,
                     pretrained_base=False, transfer=None, **sizes)
         assert type(net) is FasterRCNN
-        net.initialize()
+        # Shapes first, so that every parameter is allocated now, without a forward pass; then
+        # the initialization of a network about to be trained. (GluonCV's default, uniform in
+        # +-0.07, makes a ResNet whose batch norms are frozen at identity overflow.)
         zoo.infer_parameter_shapes(net)
-        net.initialize(force_reinit=True)  # shapes are known: allocate now, no forward needed
+        initialize_missing(net, [mx.cpu()])
         return net
 
 
