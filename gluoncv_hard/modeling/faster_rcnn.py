@@ -10,7 +10,9 @@ Both blocks see one ``(B, M, schema.GT_BOX_WIDTH)`` tensor: the boxes, then the 
 
 Training forward: ``net(x, gt_box, gt_label, gt_hard)`` with ``gt_box (B, M, 4)``,
 ``gt_label (B, M, 1)``, ``gt_hard (B, M, 1)`` (omit ``gt_hard`` for "nothing is hard"); it returns
-GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, unchanged.
+GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, except that FPN networks
+pool RoI features without RoIs masked to -1 (``_pyramid_roi_feats``: MXNet's CPU ``ROIAlign``
+mishandles them).
 """
 from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
 from gluoncv.model_zoo.rcnn.faster_rcnn.rcnn_target import RCNNTargetGenerator
