@@ -113,8 +113,9 @@ def build_parser():
                    help='prefix of every output (default runs/faster_rcnn_NETWORK_DATASET): '
                         '_best/_last/_EPOCH checkpoints (.params, .states, .json), _train.log, '
                         '_metrics.jsonl')
-    g.add_argument('--save-interval', type=int, default=1,
-                   help='also keep a checkpoint every N epochs (0: only best and last)')
+    g.add_argument('--save-interval', type=int, default=0,
+                   help='also keep a PREFIX_EPOCH checkpoint every N epochs (0: only _best and '
+                        '_last; each checkpoint of a ResNet-50 network is about 265 MB)')
     g.add_argument('--val-interval', type=int, default=1, help='validate every N epochs')
     g.add_argument('--resume', default='', metavar='PARAMS',
                    help='continue training from a checkpoint (its .states and .json are used)')

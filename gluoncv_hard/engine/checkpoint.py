@@ -83,24 +83,42 @@ def check_params_file(params_path, num_class, param='resume'):
     return params
 
 
-def load_matching_params(net, params_path, param='init'):
-    """Load every parameter whose name and shape match; return the names left as initialized.
+def load_matching_params(net, params_path, param='init', with_reasons=False):
+    """Load every parameter whose name and shape match; return those left as initialized.
 
-    For fine-tuning from any GluonCV Faster R-CNN checkpoint: a class predictor made for other
-    classes is skipped (keeping its fresh initialization) instead of failing. ``net`` must be
-    initialized with known shapes (run one forward pass first). The errors (``InputError``)
-    name ``param``, the caller's parameter that gave the path.
+    For fine-tuning from our checkpoints or any GluonCV Faster R-CNN's ``net.save_parameters``
+    file: a class predictor made for other classes is skipped (keeping its fresh
+    initialization) instead of failing. Every parameter of ``net`` needs its shape: run one
+    forward pass or :func:`gluoncv_hard.modeling.zoo.infer_parameter_shapes` first (values of
+    deferred parameters are kept until their first forward). The errors (``InputError``) name
+    ``param``, the caller's parameter that gave the path.
+
+    Returns
+    -------
+    list
+        The names of the parameters not loaded; with ``with_reasons``, ``(name, reason)`` pairs
+        (``'not in the file'`` or ``'shape (4, 1024) in the file, (8, 1024) here'``).
     """
     saved = _load(params_path, param)
     own = net._collect_params_with_prefix()
     skipped = []
     for name, parameter in own.items():
         value = saved.get(name)
-        if value is None or value.shape != parameter.shape:
-            skipped.append(name)
-            continue
-        parameter.set_data(value.astype(parameter.dtype))
+        if value is None:
+            skipped.append((name, 'not in the file'))
+        elif not _fits(value.shape, parameter.shape):
+            skipped.append((name, 'shape {} in the file, {} here'.format(value.shape,
+                                                                       parameter.shape)))
+        else:
+            parameter.set_data(value.astype(parameter.dtype))
     if len(skipped) == len(own):
         raise InputError('{}: no parameter matches this network ({}); was it saved from another '
                          'architecture?'.format(params_path, type(net).__name__), param=param)
-    return skipped
+    return skipped if with_reasons else [name for name, _ in skipped]
+
+
+def _fits(saved_shape, own_shape):
+    """A saved value fits a parameter of the same shape; 0 (not inferred yet) matches any
+    size, so a parameter whose shape is still partly unknown takes the saved one."""
+    return len(saved_shape) == len(own_shape) and all(
+        own in (0, saved) for saved, own in zip(saved_shape, own_shape))

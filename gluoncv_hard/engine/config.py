@@ -172,9 +172,11 @@ class DevicesConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     """Checkpoints and logs: everything is written to ``save_prefix + '_...'``
-    (``None``/``''``: the default prefix); ``resume``: a checkpoint to continue from."""
+    (``None``/``''``: the default prefix); ``resume``: a checkpoint to continue from;
+    ``save_interval``: also keep ``_EPOCH`` checkpoints every N epochs (0: only ``_best`` and
+    ``_last``: a checkpoint of a ResNet-50 network is about 265 MB)."""
     save_prefix: str | None = None
-    save_interval: int = 1
+    save_interval: int = 0
     val_interval: int = 1
     resume: str = ''
     log_interval: int = 100

@@ -45,7 +45,21 @@ def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=N
 
 def initialize_missing(net, ctx):
     """Initialize every parameter that holds no value yet (layer-specific initializers win;
-    Xavier for the rest, which suits backbones trained from scratch)."""
+    Xavier for the rest, which suits backbones trained from scratch).
+
+    Parameters without an initializer of their own that are biases or norms (those of GluonCV's
+    FPN, a SymbolBlock, whose shapes are not even known yet) get zeros, or ones for scales and
+    variances: Xavier needs a matrix.
+    """
     for param in net.collect_params().values():
         if param._data is None:
-            param.initialize(default_init=mx.init.Xavier(), ctx=ctx)
+            param.initialize(default_init=_default_init(param), ctx=ctx)
+
+
+def _default_init(param):
+    if param.init is None and param.name.endswith(('bias', 'beta', 'running_mean',
+                                                   'moving_mean')):
+        return mx.init.Zero()
+    if param.init is None and param.name.endswith(('gamma', 'running_var', 'moving_var')):
+        return mx.init.One()
+    return mx.init.Xavier()

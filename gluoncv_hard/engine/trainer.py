@@ -37,7 +37,7 @@ from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
 from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
-from gluoncv_hard.modeling.zoo import build_network
+from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
 
 __all__ = ['train', 'TrainResult', 'TrainingDiverged', 'lr_at', 'epoch_batches',
            'trainable_in_structure_order']
@@ -197,6 +197,32 @@ def _split(batch, ctx):
     return [tuple(p[i].as_in_context(c) for p in parts) for i, c in enumerate(ctx)]
 
 
+# Parameters that depend on the classes: re-initialized, as expected, when --init's differ.
+_CLASS_PARAMS = ('class_predictor.weight', 'class_predictor.bias', 'box_predictor.weight',
+                 'box_predictor.bias')
+
+
+def _log_init(path, net, skipped):
+    """Log what ``--init`` left as initialized; a warning when it is more than the class
+    predictors (the file was saved from another architecture or with other settings)."""
+    total = len(net._collect_params_with_prefix())
+    if not skipped:
+        logger.info('--init %s: loaded all %d parameters', path, total)
+        return
+    other = [item for item in skipped if item[0] not in _CLASS_PARAMS]
+    shown = ', '.join('{} ({})'.format(name, reason) for name, reason in skipped[:8])
+    more = ' and {} more'.format(len(skipped) - 8) if len(skipped) > 8 else ''
+    if other:
+        logger.warning('--init %s: loaded %d of %d parameters; %d are not the class predictors '
+                       'and keep their fresh initialization (was the file saved from another '
+                       'network or with other settings?): %s%s', path, total - len(skipped),
+                       total, len(other), shown, more)
+    else:
+        logger.info('--init %s: loaded %d of %d parameters; the class predictors are '
+                    're-initialized for these classes: %s', path, total - len(skipped), total,
+                    shown)
+
+
 class _Session:
     """Everything ``train`` builds before the first iteration."""
 
@@ -262,11 +288,10 @@ class _Session:
         initialize_missing(net, self.ctx)
         net.collect_params().reset_ctx(self.ctx)
         if model.init and not resume_params:
-            net(mx.nd.zeros((1, 3, 64, 64), ctx=self.ctx[0]))  # fix deferred shapes first
-            skipped = load_matching_params(net, model.init)
-            logger.info('--init %s: loaded all parameters but %d (%s)', model.init,
-                        len(skipped), ', '.join(skipped[:6]) + (' ...' if len(skipped) > 6
-                                                                else ''))
+            # Shapes first, by symbolic inference: a forward pass would cost a full inference
+            # (and a 64x64 one fails on networks with larger anchors or more proposals).
+            infer_parameter_shapes(net, ctx=self.ctx[0])
+            _log_init(model.init, net, load_matching_params(net, model.init, with_reasons=True))
         if amp_enabled:
             net.cast('float16')
             net.collect_params('.*batchnorm.*').setattr('dtype', 'float32')

@@ -34,9 +34,10 @@ def test_voc_run_writes_checkpoints_metrics_and_resumes(demo, tmp_path):
     prefix = str(tmp_path / 'run' / 'tiny')
     best = train_cli.run(train_args(demo, prefix, '--neg-train',
                                     os.path.join(demo, 'negatives', 'pool')))
-    for tag in ('last', 'best', '0000'):
+    for tag in ('last', 'best'):
         for ext in ('.params', '.states', '.json'):
             assert os.path.isfile('{}_{}{}'.format(prefix, tag, ext))
+    assert not os.path.exists(prefix + '_0000.params')  # only _best and _last by default
     assert best == prefix + '_best.params'
     (line,) = metrics_lines(prefix)
     assert line['epoch'] == 0 and line['iterations'] == 9  # 6 images + 3 negatives
@@ -48,8 +49,10 @@ def test_voc_run_writes_checkpoints_metrics_and_resumes(demo, tmp_path):
     assert sidecar['hard']['hard_policy'] == 'ignore'
 
     # Resume continues with epoch 1 and the saved optimizer state.
-    train_cli.run(train_args(demo, prefix, '--epochs', '2', '--resume', prefix + '_last.params'))
+    train_cli.run(train_args(demo, prefix, '--epochs', '2', '--resume', prefix + '_last.params',
+                             '--save-interval', '2'))
     assert [line['epoch'] for line in metrics_lines(prefix)] == [0, 1]
+    assert os.path.isfile(prefix + '_0001.params')  # every 2nd epoch, when asked
     with open(prefix + '_train.log') as f:
         assert 'Start training from [Epoch 1]' in f.read()
 

@@ -74,3 +74,23 @@ def test_load_trained_network_errors(checkpoint, tmp_path):
     assert e.value.param == 'network'
     net, sidecar = load_trained_network(bare, [mx.cpu()], network='tiny', classes=['face'])
     assert sidecar is None and list(net.classes) == ['face']
+
+
+def test_init_loads_by_name_and_shape_and_says_what_it_skipped(checkpoint):
+    """A checkpoint for one class into a network for two, whose shapes are still deferred."""
+    from gluoncv_hard.modeling.zoo import infer_parameter_shapes
+    net = gluoncv_hard.get_model('tiny', classes=['face', 'hand'])
+    net.initialize()
+    infer_parameter_shapes(net)
+    skipped = load_matching_params(net, checkpoint, with_reasons=True)
+    assert skipped == [
+        ('class_predictor.weight', 'shape (2, 128) in the file, (3, 128) here'),
+        ('class_predictor.bias', 'shape (2,) in the file, (3,) here'),
+        ('box_predictor.weight', 'shape (4, 128) in the file, (8, 128) here'),
+        ('box_predictor.bias', 'shape (4,) in the file, (8,) here')]
+    net(mx.nd.zeros((1, 3, 64, 64)))  # deferred parameters take the loaded values now
+    saved = mx.nd.load(checkpoint)
+    own = net._collect_params_with_prefix()
+    for name in ('features.0.0.weight', 'rpn.conv1.0.weight', 'top_features.0.1.gamma'):
+        assert (own[name].data() == saved[name]).asnumpy().all()
+    assert load_matching_params(net, checkpoint)[0] == 'class_predictor.weight'

@@ -44,3 +44,17 @@ def test_overrides_change_fields_or_replace_the_config(checkpoint):
 def test_sidecar_without_hard_entry_means_defaults(checkpoint):
     net, _ = load_trained_network(checkpoint(None), [mx.cpu()])
     assert net.hard_config == HardConfig()
+
+
+def test_initialize_missing_gives_fpn_biases_zeros_and_scales_ones():
+    """GluonCV's FPN is a SymbolBlock whose parameters have no initializer and no shape yet."""
+    from gluoncv_hard.engine.networks import initialize_missing
+    from gluoncv_hard.modeling.zoo import build_network
+    net = build_network('resnet18_v1b', ['face'], use_fpn=True, short=64, max_size=64)
+    initialize_missing(net, [mx.cpu()])
+    net(mx.nd.zeros((1, 3, 64, 64)))
+    params = net.collect_params()
+    assert (params['P2_conv_lat_bias'].data() == 0).asnumpy().all()
+    assert (params['resnetv1b_batchnorm0_gamma'].data() == 1).asnumpy().all()
+    assert (params['resnetv1b_batchnorm0_running_var'].data() == 1).asnumpy().all()
+    assert params['P2_conv_lat_weight'].data().asnumpy().std() > 0
