@@ -442,6 +442,9 @@ def verify_checkpoint(params_path, param='resume', _hint=True):
 
     if not os.path.isfile(params_path):
         raise InputNotFoundError('{} does not exist'.format(params_path), param=param)
+    if not params_path.endswith('.params'):
+        raise InputError('give the .params file of a checkpoint (e.g. PREFIX_last.params), not '
+                         '{}'.format(params_path), param=param)
     json_file = sidecar_path(params_path)
     sidecar = read_sidecar(params_path, param)
     if sidecar is None:

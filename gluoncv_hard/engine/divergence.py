@@ -19,6 +19,7 @@ __all__ = ['all_finite', 'non_finite_arrays', 'DivergenceGuard']
 _CHUNK = 200
 # Names listed in a message; the rest are counted.
 _NAMES_SHOWN = 6
+_BATCHNORM_STATS = ('running_mean', 'running_var')
 
 
 def _groups(named):
@@ -65,9 +66,11 @@ def _describe(names, noun):
     names = list(dict.fromkeys(names))  # one name per device otherwise
     shown = ', '.join(names[:_NAMES_SHOWN])
     more = len(names) - _NAMES_SHOWN
-    return '{}{} {}{} {} not finite'.format(
+    aux = all(name.endswith(_BATCHNORM_STATS) for name in names)
+    return '{}{} {}{}{} {} not finite'.format(
         noun, 's' if len(names) > 1 else '', shown,
-        ' and {} more'.format(more) if more > 0 else '', 'are' if len(names) > 1 else 'is')
+        ' and {} more'.format(more) if more > 0 else '',
+        ' (BatchNorm running statistics)' if aux else '', 'are' if len(names) > 1 else 'is')
 
 
 class DivergenceGuard:
@@ -114,10 +117,15 @@ class DivergenceGuard:
     def diverged(self, what, where):
         """The error for ``what`` (e.g. 'loss is not finite') found ``where`` (e.g. 'at epoch 2
         iteration 7')."""
+        return self.stopped('{} {}'.format(what, where))
+
+    def stopped(self, problem):
+        """``TrainingDiverged`` saying ``problem``, that nothing was saved, the last good
+        checkpoint and what to try."""
         return TrainingDiverged(
-            '{} {}; stopped without saving. The last good checkpoint is {}. Lower the learning '
+            '{}; stopped without saving. The last good checkpoint is {}. Lower the learning '
             'rate (lr{}) or add a warm-up (lr_warmup).'.format(
-                what, where, self.last_good or 'none (nothing saved yet)',
+                problem, self.last_good or 'none (nothing saved yet)',
                 '' if self.lr is None else ', now {}'.format(self.lr)))
 
     def check_losses(self, names, values, where):

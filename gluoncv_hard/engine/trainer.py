@@ -426,8 +426,7 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
             report = evaluate_network(s.net, s.ctx, s.classes, s.val_set, s.neg_val,
                                       num_workers=config.data.num_workers)
         except TrainingDiverged as e:
-            raise s.guard.diverged('validation failed: {}'.format(e),
-                                   'after epoch {}'.format(epoch)) from None
+            raise s.guard.stopped('validation after epoch {}: {}'.format(epoch, e)) from None
         line['val'] = headline_metrics(report)
         line['val_seconds'] = round(time.time() - tic, 3)
         logger.info('[Epoch %d] Validation (hard boxes ignored): %s', epoch, ', '.join(
@@ -459,7 +458,7 @@ def _save(session, prefix, tag, state):
     try:
         return save_checkpoint(prefix, tag, session.net, session.trainer, state)
     except TrainingDiverged as e:
-        raise session.guard.diverged(str(e), 'after epoch {}'.format(state['epoch'])) from None
+        raise session.guard.stopped(str(e)) from None
 
 
 def train(config):

@@ -143,8 +143,8 @@ def faster_rcnn_to_arrays(ids, scores, bboxes, scale=1.0):
     finite = [np.isfinite(a).all() for a in (ids, scores, bboxes)]
     if not all(finite):
         raise TrainingDiverged('the network output non-finite detection {} (NaN or infinite): '
-                               'its parameters are not finite or its activations overflow, '
-                               'e.g. after a diverged training'.format(', '.join(
+                               'its parameters are not finite or its activations overflow'
+                               .format(', '.join(
                                    n for n, ok in zip(('ids', 'scores', 'boxes'), finite)
                                    if not ok)))
     if ids.shape[0] != 1 or scores.shape[0] != 1 or bboxes.shape[0] != 1:
