@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 MESSAGE = re.compile(r'^error: (.+); stopped without saving\. The last good checkpoint is (.+)\. '
                      r'Lower the learning rate \(lr, now [0-9.e+]+\) or add a warm-up '
                      r'\(lr_warmup\)\.$', re.M)
-PROBLEM = re.compile(r'(is|are) not finite (at epoch \d+ iteration \d+)$|'
+PROBLEM = re.compile(r'(is|are) not finite at epoch \d+ iteration \d+|'
                      r'^validation after epoch \d+: the network output non-finite detection|'
                      r'not saved: .* not finite$')
 
