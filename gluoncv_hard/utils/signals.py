@@ -39,13 +39,46 @@ def _in_main_thread():
     return threading.current_thread() is threading.main_thread()
 
 
+# Our handlers -> the handlers they replaced, while installed. A forked child (a data-loader
+# worker) gets the replaced ones back at once: a Python handler runs only when the child's main
+# thread returns to Python, and a worker blocked in a semaphore while an MXNet engine thread
+# takes the signal would never die, so the parent's pool.terminate() would wait forever.
+_REPLACED = {}
+
+
+def _restore_in_child():
+    for signum in STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        while handler in _REPLACED:
+            handler = _REPLACED[handler][signum]
+        try:
+            signal.signal(signum, handler)
+        except (ValueError, OSError, TypeError):  # not the main thread; nothing to restore
+            pass
+
+
+os.register_at_fork(after_in_child=_restore_in_child)
+
+
+@contextlib.contextmanager
+def _installed(handler):
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    _REPLACED[handler] = previous
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+        del _REPLACED[handler]
+
+
 @contextlib.contextmanager
 def stop_on_signals():
     """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (previous handlers are
     restored on exit).
 
-    Processes forked meanwhile (data-loader workers) inherit the handler; in them a signal acts
-    as by default (the process ends, silently) instead of raising in their task loop.
+    Processes forked meanwhile (data-loader workers) get the previous handlers back (for
+    SIGTERM usually the default: the worker ends, silently).
     """
     if not _in_main_thread():
         yield
@@ -53,18 +86,14 @@ def stop_on_signals():
     owner = os.getpid()
 
     def raise_interrupted(signum, frame):
-        if os.getpid() != owner:
+        if os.getpid() != owner:  # a child forked without the at-fork reset
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
         raise Interrupted('', signum)
 
-    previous = {s: signal.signal(s, raise_interrupted) for s in STOP_SIGNALS}
-    try:
+    with _installed(raise_interrupted):
         yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @contextlib.contextmanager
@@ -82,11 +111,9 @@ def deferred_signals():
     def remember(signum, frame):
         pending.append(signum)
 
-    previous = {s: signal.signal(s, remember) for s in STOP_SIGNALS}
     try:
-        yield
+        with _installed(remember):
+            yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
         if pending:
             signal.raise_signal(pending[0])
