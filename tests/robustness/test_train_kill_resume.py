@@ -79,21 +79,23 @@ def _kill(process, folder, signum, trigger, rng, duration):
     return process.returncode, err
 
 
-# (signal, when): SIGKILL cannot be caught; SIGTERM and SIGINT must clean up.
-TRIALS = [(signal.SIGKILL, 'time'), (signal.SIGKILL, 'temp'), (signal.SIGKILL, 'temp'),
-          (signal.SIGTERM, 'time'), (signal.SIGTERM, 'temp'), (signal.SIGINT, 'time')]
+# (signal, when, data-loader workers): SIGKILL cannot be caught; SIGTERM and SIGINT must clean
+# up, also with worker processes running (which must end with the parent).
+TRIALS = [(signal.SIGKILL, 'time', 0), (signal.SIGKILL, 'temp', 0), (signal.SIGKILL, 'temp', 0),
+          (signal.SIGTERM, 'time', 2), (signal.SIGTERM, 'temp', 0), (signal.SIGINT, 'time', 0)]
 
 
-@pytest.mark.parametrize('trial', range(len(TRIALS)),
-                         ids=['{}-{}'.format(signal.Signals(s).name, w) for s, w in TRIALS])
+@pytest.mark.parametrize('trial', range(len(TRIALS)), ids=[
+    '{}-{}-workers{}'.format(signal.Signals(s).name, w, n) for s, w, n in TRIALS])
 def test_killed_then_resumed_ends_as_an_uninterrupted_run(demo, reference, tmp_path, capsys,
                                                           trial):
-    signum, trigger = TRIALS[trial]
+    signum, trigger, workers = TRIALS[trial]
     rng = random.Random(trial)
     ref_folder, duration = reference
     folder = str(tmp_path)
     prefix = os.path.join(folder, 'run')
-    args = train_args(demo, prefix, epochs=EPOCHS)
+    # The number of workers changes nothing in the results (items are seeded one by one).
+    args = train_args(demo, prefix, '--num-workers', str(workers), epochs=EPOCHS)
     status, err = _kill(start_training(args), folder, signum, trigger, rng, duration)
     if status != 0:  # it may have finished before the signal
         assert status == {signal.SIGKILL: -9, signal.SIGTERM: 143, signal.SIGINT: 130}[signum], err
