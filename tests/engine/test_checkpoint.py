@@ -310,3 +310,48 @@ def test_load_trained_network_refuses_a_sidecar_that_disagrees(checkpoint, tmp_p
     shutil.copy(checkpoint, copy)
     with pytest.raises(InputError, match=r'describes other\.params, not copy\.params'):
         load_trained_network(copy, [mx.cpu()])
+
+
+class _Half(mx.gluon.Block):
+    """Two float16 parameters (float16 layers other than element-wise ones need a GPU)."""
+
+    def __init__(self):
+        super().__init__()
+        with self.name_scope():
+            self.w = self.params.get('w', shape=(2, 3), dtype='float16')
+            self.b = self.params.get('b', shape=(2,), dtype='float16')
+
+    def forward(self, x):
+        return (self.w.data() * x).sum() + self.b.data().sum()
+
+
+def test_multi_precision_state_round_trips(tmp_path):
+    """Under AMP each state is (float32 master weight, momentum): a nested layout."""
+    def build():
+        net = _Half()
+        net.initialize(mx.init.Uniform())
+        return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {
+            'learning_rate': 0.1, 'momentum': 0.9, 'multi_precision': True})
+
+    def step(net, trainer, seed):
+        x = mx.nd.array(np.random.default_rng(seed).normal(size=(2, 3)), dtype='float16')
+        with mx.autograd.record():
+            loss = net(x)
+        loss.backward()
+        trainer.step(1)
+
+    net, trainer = build()
+    step(net, trainer, 0)
+    path = save_checkpoint(str(tmp_path / 'mp'), 'last', net, trainer,
+                           {'epoch': 0, 'network': 'x', 'classes': ['a']})
+    sidecar = verify_checkpoint(path)
+    assert sorted(sidecar['optimizer']['layout'].values()) == [[0, 1], [2, 3]]
+    resumed, resumed_trainer = build()
+    resumed.load_parameters(path)
+    load_trainer_states(resumed_trainer, path, sidecar)
+    master = resumed_trainer._updaters[0].states[0][0]
+    assert master.dtype == np.float32
+    step(net, trainer, 1)
+    step(resumed, resumed_trainer, 1)
+    for name, value in _weights(net).items():
+        np.testing.assert_array_equal(value, _weights(resumed)[name], err_msg=name)
