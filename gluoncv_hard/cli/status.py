@@ -5,24 +5,28 @@
 1     internal error (a bug): the traceback is printed, with a request to report it
 2     bad input or setup: a message naming the flag or file, and how to fix it
 3     training diverged (non-finite values); the last good checkpoint is named
-130   interrupted (Ctrl-C)
+130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM (``kill``, ``timeout``, schedulers): 128 plus
+      the signal number, as a shell reports a process killed by it. Temporary files are
+      removed; the message says what was kept.
 ====  ==============================================================================
 
 ``--debug`` (accepted by every command) prints the traceback for every error.
 """
+import signal
 import sys
 import traceback
 
 from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
 
 __all__ = ['EXIT_OK', 'EXIT_INTERNAL', 'EXIT_BAD_INPUT', 'EXIT_DIVERGED', 'EXIT_INTERRUPTED',
-           'add_debug_argument', 'exit_status', 'flag_of']
+           'EXIT_TERMINATED', 'add_debug_argument', 'exit_status', 'flag_of']
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 # Library parameters whose flag is the same in every command but not ``--`` + the name; a
 # command's own ``flags`` take precedence.
@@ -86,9 +90,11 @@ def exit_status(run, argv=None, on_success=None, flags=None):
         return _report(e, EXIT_DIVERGED, debug, flags)
     except (InputError, SetupError) + _USER_OS_ERRORS as e:
         return _report(e, EXIT_BAD_INPUT, debug, flags)
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:  # also gluoncv_hard.utils.signals.Interrupted (SIGTERM)
+        if debug:
+            traceback.print_exception(e)
+        print('interrupted{}'.format(': {}'.format(e) if str(e) else ''), file=sys.stderr)
+        return 128 + getattr(e, 'signum', signal.SIGINT)
     except Exception:  # noqa: BLE001 -- the one place where any error becomes an exit status
         traceback.print_exc()
         print('internal error: this is a bug in gluoncv-hard, not in your input; please report '

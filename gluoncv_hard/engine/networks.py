@@ -4,7 +4,7 @@ import os
 import mxnet as mx
 
 from gluoncv_hard.core.config import HardConfig, pop_hard_config
-from gluoncv_hard.engine.checkpoint import check_params_file, read_sidecar
+from gluoncv_hard.engine.checkpoint import check_params_file, check_sidecar_matches, read_sidecar
 from gluoncv_hard.errors import InputError, InputNotFoundError
 from gluoncv_hard.modeling.zoo import build_network
 
@@ -20,12 +20,15 @@ def load_trained_network(params_path, ctx, network=None, classes=None, use_fpn=N
     Returns ``(net, sidecar_or_None)`` with parameters on ``ctx``.
 
     Raises ``InputError`` naming the parameter at fault (``param``): ``params_path`` when the
-    file is missing (``InputNotFoundError``), unreadable or made for another number of classes,
-    ``network`` when nothing says which network it is.
+    file is missing (``InputNotFoundError``), unreadable, not finite, made for another number of
+    classes or not the file its sidecar describes (size and SHA-256), ``network`` when nothing
+    says which network it is.
     """
     if not os.path.isfile(params_path):
         raise InputNotFoundError('{} does not exist'.format(params_path), param='params_path')
-    sidecar = read_sidecar(params_path) or {}
+    sidecar = read_sidecar(params_path, param='params_path')
+    check_sidecar_matches(params_path, sidecar, param='params_path')
+    sidecar = sidecar or {}
     network = network or sidecar.get('network')
     classes = classes or sidecar.get('classes')
     use_fpn = sidecar.get('use_fpn', False) if use_fpn is None else use_fpn

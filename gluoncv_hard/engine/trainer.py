@@ -3,8 +3,10 @@
 It follows GluonCV's ``train_faster_rcnn.py`` (same schedule, losses, logging) and adds: hard
 boxes through transform, samplers and losses; negative images mixed into training; validation
 that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
-per epoch; best/last checkpoints with a resumable schedule; a stop on NaN/inf losses. The
-console command ``gluoncv-hard-train`` (:mod:`gluoncv_hard.cli.train`) only builds the
+per epoch; best/last checkpoints that are valid only as whole sets (no pickle) and resume to
+the bit; a stop on any non-finite loss, gradient, parameter or BatchNorm statistic before it can
+be saved; SIGINT/SIGTERM that leave no temporary file. The console command
+``gluoncv-hard-train`` (:mod:`gluoncv_hard.cli.train`) only builds the
 :class:`gluoncv_hard.engine.config.TrainConfig`.
 """
 import json
@@ -12,6 +14,7 @@ import logging
 import math
 import os
 import random
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,17 +30,23 @@ from gluoncv_hard.data.transform import load_transform_class
 from gluoncv_hard.engine.checkpoint import (
     check_params_file,
     load_matching_params,
+    load_trainer_states,
     read_sidecar,
     save_checkpoint,
+    verify_checkpoint,
 )
 from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.devices import parse_contexts
+from gluoncv_hard.engine.divergence import DivergenceGuard
 from gluoncv_hard.engine.networks import initialize_missing
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
 from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
+from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
+from gluoncv_hard.utils.atomic import remove_stale_temps
+from gluoncv_hard.utils.signals import Interrupted, stop_on_signals
 
 __all__ = ['train', 'TrainResult', 'TrainingDiverged', 'lr_at', 'epoch_batches',
            'trainable_in_structure_order']
@@ -134,19 +143,46 @@ def _open_data(config):
 
 
 def _resume_state(config, num_class):
-    """``(start_epoch, best_map, params_path_to_load)`` from ``resume`` / ``start_epoch``."""
+    """``(start_epoch, best_map, params_path_to_load, sidecar)`` from ``resume`` /
+    ``start_epoch``; a ``resume`` checkpoint must be a whole set (``verify_checkpoint``)."""
     resume, model, start_epoch = config.output.resume, config.model, config.schedule.start_epoch
     if not resume:
-        return start_epoch, None, None
+        return start_epoch, None, None, None
+    sidecar = verify_checkpoint(resume)
     check_params_file(resume, num_class)
-    sidecar = read_sidecar(resume) or {}
     saved = (sidecar.get('network'), sidecar.get('use_fpn'))
-    if sidecar and saved != (model.network, model.use_fpn):
+    if saved != (model.network, model.use_fpn):
         raise InputError('{} holds a {}{} network, not {}{} (network, use_fpn)'.format(
             resume, saved[0], ' (FPN)' if saved[1] else '', model.network,
             ' (FPN)' if model.use_fpn else ''), param='resume')
-    start = start_epoch if start_epoch else sidecar.get('epoch', -1) + 1
-    return start, sidecar.get('best_map'), resume
+    start = start_epoch if start_epoch else sidecar['epoch'] + 1
+    return start, sidecar.get('best_map'), resume, sidecar
+
+
+def rcnn_samplers(net):
+    """The network's RCNN samplers (their random generators are part of a checkpoint), in
+    structure order."""
+    found, stack = [], [net]
+    while stack:
+        block = stack.pop()
+        if isinstance(block, RCNNTargetSampler):
+            found.append(block)
+        stack.extend(reversed(list(block._children.values())))
+    return found
+
+
+def _restore_rng(net, sidecar, path):
+    """Continue the RCNN samplers' random streams where the checkpoint left them."""
+    samplers, states = rcnn_samplers(net), sidecar.get('rng', [])
+    if len(states) != len(samplers):
+        raise InputError('{}: the sidecar holds {} random generator states, the network has {} '
+                         'RCNN samplers; resume with the network it was trained with'.format(
+                             path, len(states), len(samplers)), param='resume')
+    for sampler, state in zip(samplers, states):
+        try:
+            sampler.set_rng_state(state)
+        except InputError as e:
+            raise InputError('{}: {}'.format(path, e), param='resume') from None
 
 
 def trainable_in_structure_order(net):
@@ -246,7 +282,8 @@ class _Session:
         self.data = _open_data(config)
         (self.train_set, self.val_set, self.neg_val, self.classes,
          self.num_neg_train) = self.data[:5]
-        self.start_epoch, best_map, resume_params = _resume_state(config, len(self.classes))
+        self.start_epoch, best_map, resume_params, resume_sidecar = _resume_state(
+            config, len(self.classes))
         if self.start_epoch >= schedule.epochs:
             raise InputError('nothing to do: training would start at epoch {} but epochs is {}'
                              .format(self.start_epoch, schedule.epochs), param='epochs')
@@ -258,6 +295,8 @@ class _Session:
         self.net = self._network(config, schedule.batch_size // num_devices, resume_params)
         if mining.rcnn_sampler == 'ohem':
             self.net.set_rcnn_samples(self.net.sampler.num_sample * mining.rcnn_ohem_pool)
+        if resume_sidecar:
+            _restore_rng(self.net, resume_sidecar, resume_params)
         self.transforms = [load_transform_class(data.train_transform)(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
@@ -267,10 +306,13 @@ class _Session:
                 data.random_crop, cut_thresh=data.crop_cut_thresh,
                 object_prob=data.crop_object_prob))
         self.batchify = FasterRCNNTrainBatchify(self.net, len(self.ctx))
-        self.trainer = self._trainer(config, resume_params)
+        self.trainer = self._trainer(config, resume_params, resume_sidecar)
         self.task = ForwardBackwardTask(self.net, losses, self.trainer, amp_enabled=devices.amp)
         self.decay_epochs = sorted(schedule.lr_decay_epoch)
-        self.last_path = None
+        # After a resume, the resumed checkpoint is the last good one until the next save.
+        self.last_path = resume_params
+        self.guard = DivergenceGuard(self.net, self.trainer, check_gradients=not devices.amp,
+                                     hvd=self.hvd, last_good=resume_params, lr=schedule.lr)
 
     def _network(self, config, per_device, resume_params):
         model, amp_enabled = config.model, config.devices.amp
@@ -299,7 +341,7 @@ class _Session:
                                                                                  'float32')
         return net
 
-    def _trainer(self, config, resume_params):
+    def _trainer(self, config, resume_params, resume_sidecar):
         net, schedule, devices = self.net, config.schedule, config.devices
         net.collect_params().setattr('grad_req', 'null')
         for param in net.collect_train_params().values():
@@ -323,9 +365,9 @@ class _Session:
         if devices.amp:
             from mxnet.contrib import amp
             amp.init_trainer(trainer)
-        states = os.path.splitext(resume_params)[0] + '.states' if resume_params else None
-        if states and os.path.isfile(states):
-            trainer.load_states(states)
+        if resume_params:
+            # Not trainer.load_states: that unpickles, and a pickle can run any code.
+            load_trainer_states(trainer, resume_params, resume_sidecar)
         return trainer
 
     def describe(self, config):
@@ -363,15 +405,14 @@ def _train_epoch(session, config, epoch, pool):
             results = list(pool.map(s.task.forward_backward, shards))
         else:
             results = [s.task.forward_backward(shard) for shard in shards]
-        s.trainer.step(schedule.batch_size)
         losses = np.array([[v.asscalar() for v in r[0]] for r in results]).mean(axis=0)
-        if not np.isfinite(losses).all():
-            raise TrainingDiverged(
-                'loss is not finite at epoch {} iteration {} ({}); stopped without saving. The '
-                'last good checkpoint is {}. Lower the learning rate (lr, now {}) or add a '
-                'warm-up (lr_warmup).'.format(
-                    epoch, i, ', '.join('{}={}'.format(n, v) for n, v in zip(LOSS_NAMES, losses)),
-                    s.last_path or 'none (nothing saved yet)', schedule.lr))
+        # Checked before the update (losses, gradients) and after it (parameters, BatchNorm
+        # statistics): a NaN backbone can hide behind finite losses (ReLU maps NaN to 0).
+        where = 'at epoch {} iteration {}'.format(epoch, i)
+        s.guard.check_losses(LOSS_NAMES, losses, where)
+        s.guard.check_gradients(where)
+        s.trainer.step(schedule.batch_size)
+        s.guard.check_parameters(where)
         sums += losses
         acc += np.array([[v.asscalar() for v in r[1]] for r in results]).sum(axis=0)
         seen += 1
@@ -391,7 +432,8 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
     state = dict(epoch=epoch, best_map=s.best_map, network=config.model.network,
                  use_fpn=config.model.use_fpn, classes=s.classes, hard=config.hard.as_options(),
                  network_options=s.network_options, seed=config.schedule.seed,
-                 lr=config.schedule.lr)
+                 lr=config.schedule.lr,
+                 rng=[sampler.get_rng_state() for sampler in rcnn_samplers(s.net)])
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),
             'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist())), 'data': s.data.stats}
@@ -401,8 +443,11 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
         tic = time.time()
         if not config.devices.disable_hybridization:
             s.net.hybridize(static_alloc=config.devices.static_alloc)  # the inference graph
-        report = evaluate_network(s.net, s.ctx, s.classes, s.val_set, s.neg_val,
-                                  num_workers=config.data.num_workers)
+        try:
+            report = evaluate_network(s.net, s.ctx, s.classes, s.val_set, s.neg_val,
+                                      num_workers=config.data.num_workers)
+        except TrainingDiverged as e:
+            raise s.guard.stopped('validation after epoch {}: {}'.format(epoch, e)) from None
         line['val'] = headline_metrics(report)
         line['val_seconds'] = round(time.time() - tic, 3)
         logger.info('[Epoch %d] Validation (hard boxes ignored): %s', epoch, ', '.join(
@@ -410,16 +455,31 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
         current = line['val']['voc07_map']
         if current is not None and current > s.best_map:
             s.best_map = state['best_map'] = current
-            path = save_checkpoint(prefix, 'best', s.net, s.trainer, state)
+            path = _save(s, prefix, 'best', state)
             logger.info('[Epoch %d] mAP %.4f is the best so far, saved %s', epoch, current, path)
             line['best'] = True
-    s.last_path = save_checkpoint(prefix, 'last', s.net, s.trainer, state)
+    # The numbered checkpoint first: should a kill cut the renames of _last, a whole
+    # checkpoint of this epoch exists (resume names it).
     if output.save_interval and (epoch + 1) % output.save_interval == 0:
-        save_checkpoint(prefix, '{:04d}'.format(epoch), s.net, s.trainer, state)
+        _save(s, prefix, '{:04d}'.format(epoch), state)
+    s.last_path = s.guard.last_good = _save(s, prefix, 'last', state)
     text = json.dumps(line, sort_keys=True)
-    with open(prefix + '_metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(text + '\n')
+    # One write of the whole line (O_APPEND): a kill leaves the line whole or absent.
+    fd = os.open(prefix + '_metrics.jsonl', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, (text + '\n').encode('utf-8'))
+    finally:
+        os.close(fd)
     return json.loads(text)
+
+
+def _save(session, prefix, tag, state):
+    """``save_checkpoint``, whose refusal to write non-finite values names the last good
+    checkpoint."""
+    try:
+        return save_checkpoint(prefix, tag, session.net, session.trainer, state)
+    except TrainingDiverged as e:
+        raise session.guard.stopped(str(e)) from None
 
 
 def train(config):
@@ -441,17 +501,37 @@ def train(config):
     SetupError
         When the machine lacks what ``config`` asks for (Horovod, GPUs).
     TrainingDiverged
-        When a loss became non-finite; nothing of that epoch is saved.
+        When a loss, gradient, parameter or BatchNorm statistic became non-finite (or the
+        validation's detections did); nothing of that epoch is saved, and the message names the
+        last good checkpoint.
+    gluoncv_hard.utils.signals.Interrupted
+        On SIGINT or SIGTERM (a ``KeyboardInterrupt``; ``signum`` says which): temporary files
+        are removed, finished checkpoints stay, the message says which one to resume.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError('train() takes a TrainConfig (gluoncv_hard.engine.config), not '
                         '{}'.format(type(config).__name__))
-    session = _Session(config)
+    progress = {}
+    with stop_on_signals():
+        try:
+            return _run(config, progress)
+        except KeyboardInterrupt as e:
+            message = _interrupted_message(progress, getattr(e, 'signum', signal.SIGINT))
+            logger.warning(message)
+            raise Interrupted(message, getattr(e, 'signum', signal.SIGINT)) from None
+
+
+def _run(config, progress):
+    session = progress['session'] = _Session(config)
     if session.rank0:
         session.describe(config)
+        for path in remove_stale_temps(os.path.dirname(os.path.abspath(
+                config.output.save_prefix))):
+            logger.info('Removed %s, a temporary file of a run that was killed', path)
     metrics = []
     with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
         for epoch in range(session.start_epoch, config.schedule.epochs):
+            progress['epoch'] = epoch
             if not config.devices.disable_hybridization:
                 session.net.hybridize(static_alloc=config.devices.static_alloc)
             tic = time.time()
@@ -461,8 +541,29 @@ def train(config):
                                              time.time() - tic))
     prefix = config.output.save_prefix
     best = prefix + '_best.params'
-    return TrainResult(best=best if os.path.isfile(best) else None, last=session.last_path,
+    return TrainResult(best=best if os.path.isfile(best) else None,
+                       last=session.last_path if session.rank0 else None,
                        metrics_path=prefix + '_metrics.jsonl', metrics=tuple(metrics))
+
+
+def _interrupted_message(progress, signum):
+    """What an interrupted training left: where it stopped and which checkpoint to resume."""
+    session, epoch = progress.get('session'), progress.get('epoch')
+    name = signal.Signals(signum).name
+    if session is None:
+        return 'stopped by {} before training started; no checkpoint was written'.format(name)
+    last = session.last_path
+    if not last:
+        saved = 'No checkpoint was saved yet.'
+    else:
+        try:
+            saved_epoch = (read_sidecar(last) or {}).get('epoch')
+        except InputError:
+            saved_epoch = None
+        saved = 'The last checkpoint is {}{}: continue with resume={}'.format(
+            last, '' if saved_epoch is None else ' (epoch {})'.format(saved_epoch), last)
+    where = 'epoch {}'.format(epoch) if epoch is not None else 'setup'
+    return 'stopped by {} during {}; no temporary file is left. {}'.format(name, where, saved)
 
 
 def _fmt(value):

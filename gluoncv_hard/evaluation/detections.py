@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.errors import TrainingDiverged
 
 __all__ = ['ImageRecord', 'make_image_record', 'faster_rcnn_to_arrays', 'rescale_boxes']
 
@@ -130,8 +131,22 @@ def faster_rcnn_to_arrays(ids, scores, bboxes, scale=1.0):
     det_scores : numpy.ndarray, float64, shape (K',)
     det_labels : numpy.ndarray, int64, shape (K',)
         ``K'`` counts the non-padding rows; it may be 0.
+
+    Raises
+    ------
+    gluoncv_hard.errors.TrainingDiverged
+        When an id, score or box is NaN or infinite: the network itself is broken (its weights,
+        or activations that overflow), not the image; a training's validation stops on it like
+        on a non-finite loss.
     """
     ids, scores, bboxes = (_as_numpy(a) for a in (ids, scores, bboxes))
+    finite = [np.isfinite(a).all() for a in (ids, scores, bboxes)]
+    if not all(finite):
+        raise TrainingDiverged('the network output non-finite detection {} (NaN or infinite): '
+                               'its parameters are not finite or its activations overflow'
+                               .format(', '.join(
+                                   n for n, ok in zip(('ids', 'scores', 'boxes'), finite)
+                                   if not ok)))
     if ids.shape[0] != 1 or scores.shape[0] != 1 or bboxes.shape[0] != 1:
         raise ValueError('expected a batch of one image (shapes (1, K, 1), (1, K, 1), (1, K, 4)), '
                          'got {}, {}, {}; split the batch first'

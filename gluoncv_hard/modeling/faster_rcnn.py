@@ -28,6 +28,7 @@ from mxnet import autograd
 
 from gluoncv_hard import schema
 from gluoncv_hard.core.config import HARD_OPTIONS, pop_hard_config
+from gluoncv_hard.modeling.proposal import make_proposals_finite
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 
 # HARD_OPTIONS is defined in gluoncv_hard.core.config; still importable from here.
@@ -96,6 +97,7 @@ class HardFasterRCNN(FasterRCNN):
             self.sampler = RCNNTargetSampler(
                 num_sample=stock._num_sample, pos_iou_thresh=stock._pos_iou_thresh,
                 pos_ratio=stock._max_pos / stock._num_sample, hard_config=hard_config)
+        make_proposals_finite(self.rpn)  # NaN proposals would crash ROIAlign at inference
         self._set_target_generator()
 
     def _set_target_generator(self):

@@ -233,6 +233,30 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         """The seed this sampler's generator was last (re)started from."""
         return self._seed
 
+    def get_rng_state(self):
+        """The current state of this sampler's generator: a JSON-able dict (NumPy's
+        ``bit_generator.state``), for checkpoints; :meth:`set_rng_state` continues from it."""
+        with _GENERATORS_LOCK:
+            return dict(_GENERATORS[self._op_kwargs['rng_key']].bit_generator.state)
+
+    def set_rng_state(self, state):
+        """Continue this sampler's random stream from :meth:`get_rng_state`'s ``state``.
+
+        Raises ``InputError`` (param ``rng_state``) when ``state`` is not a state of NumPy's
+        default generator (PCG64), e.g. from a damaged checkpoint sidecar.
+        """
+        generator = np.random.default_rng(0)
+        try:
+            if not (isinstance(state, dict) and state.get('bit_generator') ==
+                    type(generator.bit_generator).__name__):
+                raise TypeError('not a {} state'.format(type(generator.bit_generator).__name__))
+            generator.bit_generator.state = state
+        except (TypeError, ValueError, KeyError, OverflowError) as e:
+            raise InputError('rng_state is not a state of the RCNN sampler\'s random generator '
+                             '({}): {!r:.200}'.format(e, state), param='rng_state') from None
+        with _GENERATORS_LOCK:
+            _GENERATORS[self._op_kwargs['rng_key']] = generator
+
     @property
     def num_sample(self):
         """RoIs returned per image."""

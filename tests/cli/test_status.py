@@ -1,6 +1,7 @@
 """The one exit-status map of every console command (``cli/status.py``), and ``--debug``."""
 import argparse
 import pickle
+import signal
 
 import pytest
 
@@ -11,6 +12,7 @@ from gluoncv_hard.cli.status import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     add_debug_argument,
     exit_status,
     flag_of,
@@ -22,6 +24,7 @@ from gluoncv_hard.errors import (
     SetupError,
     TrainingDiverged,
 )
+from gluoncv_hard.utils.signals import Interrupted
 
 
 def _raising(error):
@@ -82,8 +85,18 @@ def test_an_internal_error_exits_1_with_its_traceback(capsys):
 def test_divergence_exits_3_and_ctrl_c_130(capsys):
     assert exit_status(_raising(TrainingDiverged('loss is not finite')), []) == EXIT_DIVERGED
     assert capsys.readouterr().err == 'error: loss is not finite\n'
-    assert exit_status(_raising(KeyboardInterrupt()), []) == EXIT_INTERRUPTED
+    assert exit_status(_raising(KeyboardInterrupt()), []) == EXIT_INTERRUPTED == 130
     assert capsys.readouterr().err == 'interrupted\n'
+
+
+def test_sigterm_exits_143_with_the_message_and_no_traceback(capsys):
+    error = Interrupted('stopped by SIGTERM during epoch 2; no temporary file is left.',
+                        signal.SIGTERM)
+    assert exit_status(_raising(error), []) == EXIT_TERMINATED == 143
+    assert capsys.readouterr().err == ('interrupted: stopped by SIGTERM during epoch 2; no '
+                                       'temporary file is left.\n')
+    assert exit_status(_raising(Interrupted('x', signal.SIGINT)), ['--debug']) == 130
+    assert 'Traceback' in capsys.readouterr().err
 
 
 def test_flag_names():

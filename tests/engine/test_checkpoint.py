@@ -1,16 +1,27 @@
-"""Checkpoints and trained networks: the errors a caller can cause name the parameter at fault."""
+"""Checkpoints and trained networks: the errors a caller can cause name the parameter at fault;
+a checkpoint is valid only as a whole set, and its optimizer state is never a pickle."""
+import json
+import os
+import shutil
+
 import mxnet as mx
+import numpy as np
 import pytest
 
 import gluoncv_hard
 from gluoncv_hard.engine.checkpoint import (
     check_params_file,
+    file_digest,
     load_matching_params,
+    load_trainer_states,
     read_sidecar,
     save_checkpoint,
+    sidecar_path,
+    states_path,
+    verify_checkpoint,
 )
 from gluoncv_hard.engine.networks import load_trained_network
-from gluoncv_hard.errors import InputError, InputNotFoundError
+from gluoncv_hard.errors import InputError, InputNotFoundError, TrainingDiverged
 
 
 @pytest.fixture(scope='module')
@@ -94,3 +105,273 @@ def test_init_loads_by_name_and_shape_and_says_what_it_skipped(checkpoint):
     for name in ('features.0.0.weight', 'rpn.conv1.0.weight', 'top_features.0.1.gamma'):
         assert (own[name].data() == saved[name]).asnumpy().all()
     assert load_matching_params(net, checkpoint)[0] == 'class_predictor.weight'
+
+
+# --- whole sets, optimizer state without pickle ------------------------------------------------
+
+def _small_net():
+    """A real gluon network with a BatchNorm (auxiliary states) and known shapes."""
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Dense(4, in_units=3), mx.gluon.nn.BatchNorm(in_channels=4),
+            mx.gluon.nn.Dense(2, in_units=4))
+    net.initialize(mx.init.Xavier())
+    return net
+
+
+def _trainer(net, momentum=0.9):
+    return mx.gluon.Trainer(net.collect_params(), 'sgd',
+                            {'learning_rate': 0.1, 'momentum': momentum, 'wd': 1e-4})
+
+
+def _step(net, trainer, seed):
+    x = mx.nd.array(np.random.default_rng(seed).normal(size=(5, 3)))
+    with mx.autograd.record():
+        loss = (net(x) ** 2).sum()
+    loss.backward()
+    trainer.step(5)
+
+
+def _weights(net):
+    return {k: v.data().asnumpy() for k, v in net._collect_params_with_prefix().items()}
+
+
+@pytest.fixture
+def trained_set(tmp_path):
+    """``PREFIX_last.*`` of a small net after two SGD-with-momentum steps, and the net."""
+    net = _small_net()
+    trainer = _trainer(net)
+    for seed in (0, 1):
+        _step(net, trainer, seed)
+    state = {'epoch': 1, 'network': 'small', 'classes': ['a'], 'best_map': 0.5}
+    path = save_checkpoint(str(tmp_path / 'run'), 'last', net, trainer, state)
+    return path, net, trainer
+
+
+def test_optimizer_state_round_trips_without_pickle(trained_set, monkeypatch):
+    """What this proves: a resumed trainer continues exactly as the original (momentum,
+    counters), and nothing on the way unpickles."""
+    path, net, trainer = trained_set
+    import pickle
+    monkeypatch.setattr(pickle, 'loads', None)  # any unpickling would now fail loudly
+    monkeypatch.setattr(pickle, 'load', None)
+    sidecar = verify_checkpoint(path)
+    assert sidecar['epoch'] == 1 and sidecar['optimizer']['num_update'] == 2
+    assert sidecar['files']['params']['sha256'] == file_digest(path)['sha256']
+    with open(states_path(path), 'rb') as f:
+        assert f.read(8) == b'\x12\x01\x00\x00\x00\x00\x00\x00'  # MXNet's NDArray format
+
+    resumed = _small_net()
+    resumed.load_parameters(path)
+    resumed_trainer = _trainer(resumed)
+    load_trainer_states(resumed_trainer, path, sidecar)
+    assert resumed_trainer._optimizer.num_update == 2
+    _step(net, trainer, 2)
+    _step(resumed, resumed_trainer, 2)
+    for name, value in _weights(net).items():
+        np.testing.assert_array_equal(value, _weights(resumed)[name], err_msg=name)
+
+    # Without the momentum the next step differs: the state did matter.
+    fresh = _small_net()
+    fresh.load_parameters(path)
+    _step(fresh, _trainer(fresh), 2)
+    assert any(not np.array_equal(v, _weights(fresh)[k]) for k, v in _weights(net).items())
+
+
+def test_states_that_do_not_fit_the_trainer_are_refused(trained_set):
+    path, _, _ = trained_set
+    sidecar = verify_checkpoint(path)
+    other = mx.gluon.nn.Dense(2, in_units=3)
+    other.initialize()
+    with pytest.raises(InputError, match='state of 8 trainable parameters, this network has 2'):
+        load_trainer_states(_trainer(other), path, sidecar)
+    with pytest.raises(InputError, match="optimizer 'sgd', not 'adam'"):
+        net = _small_net()
+        load_trainer_states(mx.gluon.Trainer(net.collect_params(), 'adam'), path, sidecar)
+    broken = dict(sidecar, optimizer=dict(sidecar['optimizer'], layout={'0': 99}))
+    with pytest.raises(InputError, match='neither null, an array index'):
+        load_trainer_states(_trainer(_small_net()), path, broken)
+
+
+class _Payload:
+    """Unpickling this creates ``marker``: the proof that a pickle ran code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def _write_pickle(path, marker):
+    import pickle
+    with open(path, 'wb') as f:
+        pickle.dump(_Payload(str(marker)), f, protocol=2)
+
+
+@pytest.mark.parametrize('sidecar_kind', ['current', 'legacy', 'none'])
+def test_a_crafted_pickle_states_file_never_runs(trained_set, tmp_path, sidecar_kind):
+    path, net, _ = trained_set
+    marker = tmp_path / 'pwned'
+    _write_pickle(states_path(path), marker)
+    if sidecar_kind == 'legacy':  # what older versions wrote: no format, no hashes
+        with open(sidecar_path(path), 'w') as f:
+            json.dump({'epoch': 1, 'network': 'small', 'classes': ['a']}, f)
+    elif sidecar_kind == 'none':
+        os.remove(sidecar_path(path))
+    with pytest.raises(InputError) as e:
+        verify_checkpoint(path)
+    assert e.value.param == 'resume'
+    expected = {'current': 'mixed checkpoint', 'legacy': 'is a Python pickle',
+                'none': 'has no sidecar'}[sidecar_kind]
+    assert expected in str(e.value)
+    # Even handed straight to the loader, the pickle is refused, not unpickled.
+    with pytest.raises(InputError, match='unpickling a file runs any code'):
+        load_trainer_states(_trainer(_small_net()), path, {'optimizer': {}})
+    assert not marker.exists()
+
+
+def _set_files(tmp_path, path):
+    return sorted(os.listdir(os.path.dirname(path)))
+
+
+def test_mixed_incomplete_and_damaged_sets_say_why(trained_set, tmp_path):
+    path, net, trainer = trained_set
+    base = os.path.splitext(path)[0]
+    # Epoch 2 of the same run: every file differs from epoch 1's.
+    _step(net, trainer, 5)
+    other = save_checkpoint(str(tmp_path / 'run'), '0002', net, trainer,
+                            {'epoch': 2, 'network': 'small', 'classes': ['a']})
+    good = {ext: open(base + ext, 'rb').read() for ext in ('.params', '.states', '.json')}
+
+    def restore():
+        for ext, data in good.items():
+            with open(base + ext, 'wb') as f:
+                f.write(data)
+
+    def refused(match):
+        with pytest.raises(InputError, match=match) as e:
+            verify_checkpoint(path)
+        assert e.value.param == 'resume'
+        restore()
+        return str(e.value)
+
+    shutil.copy(states_path(other), base + '.states')
+    message = refused(r'mixed checkpoint: .*run_last\.states does not belong to this set: it is '
+                      r'from epoch 2, its sidecar .*run_last\.json from epoch 1')
+    assert 'run_0002.params (epoch 2)' in message  # the whole set to use instead
+    shutil.copy(other, path)  # a kill between the renames of .params and .json
+    refused(r'mixed checkpoint: .*run_last\.params does not belong to this set: its SHA-256')
+    os.remove(base + '.states')
+    refused(r'incomplete checkpoint: .*run_last\.states is missing')
+    with open(base + '.states', 'r+b') as f:
+        f.truncate(100)
+    refused(r'run_last\.states does not belong to this set: it is truncated \(100 of \d+ bytes\)')
+    shutil.copy(sidecar_path(other), base + '.json')  # another checkpoint's sidecar
+    refused(r'mixed checkpoint: .*run_last\.params')
+    for text, match in [('[1, 2]', 'is a JSON object, this is a list'),
+                        ('{"epoch": "1"}', "field 'epoch' must be an integer, not '1'"),
+                        ('{"epoch": 1, "format": "gluoncv-hard-checkpoint", "format_version": 2,'
+                         ' "files": [], "network": "x", "classes": ["a"]}',
+                         "field 'files' must be an object"),
+                        ('{"epoch": true}', "field 'epoch' must be an integer"),
+                        ('{"epoch": 1, "format": "other", "format_version": 9}',
+                         "checkpoint format 'other' version 9"),
+                        ('{"epoch": ', 'not valid JSON'),
+                        ('[' * 100000, 'not valid JSON'),
+                        ('\xff', 'not valid JSON')]:
+        with open(base + '.json', 'w', encoding='latin-1') as f:
+            f.write(text)
+        refused(match)
+    assert verify_checkpoint(path)['epoch'] == 1  # restored: whole again
+
+
+def test_a_checkpoint_without_states_cannot_be_resumed(tmp_path):
+    path = save_checkpoint(str(tmp_path / 'run'), 'last', _small_net(), None,
+                           {'epoch': 0, 'network': 'small', 'classes': ['a']})
+    assert not os.path.exists(states_path(path))
+    with pytest.raises(InputError, match='saved without optimizer state'):
+        verify_checkpoint(path)
+
+
+def test_nothing_non_finite_is_written(tmp_path):
+    net = _small_net()
+    trainer = _trainer(net)
+    _step(net, trainer, 0)
+    net[1].running_var.set_data(mx.nd.array([1, np.nan, 1, 1]))
+    with pytest.raises(TrainingDiverged, match=r'1\.running_var is not finite'):
+        save_checkpoint(str(tmp_path / 'run'), 'last', net, trainer, {'epoch': 0})
+    assert os.listdir(str(tmp_path)) == []  # no file, no temporary
+
+
+def test_non_finite_params_files_are_refused(checkpoint, tmp_path):
+    params = mx.nd.load(checkpoint)
+    params['rpn.conv1.0.weight'][:] = np.inf
+    bad = str(tmp_path / 'bad.params')
+    mx.nd.save(bad, params)
+    with pytest.raises(InputError, match=r'parameter rpn\.conv1\.0\.weight is not finite'):
+        check_params_file(bad, 1)
+
+
+def test_load_trained_network_refuses_a_sidecar_that_disagrees(checkpoint, tmp_path):
+    copy = str(tmp_path / 'copy.params')
+    shutil.copy(checkpoint, copy)
+    shutil.copy(sidecar_path(checkpoint), sidecar_path(copy))
+    net, sidecar = load_trained_network(copy, [mx.cpu()])  # renamed as a set: fine
+    assert sidecar['network'] == 'tiny'
+    with open(copy, 'r+b') as f:
+        f.truncate(1000)
+    with pytest.raises(InputError, match=r'copy\.params does not belong to this set: it is '
+                                         r'truncated') as e:
+        load_trained_network(copy, [mx.cpu()])
+    assert e.value.param == 'params_path'
+    # An older sidecar (no hashes) is still read, but must name its .params.
+    with open(sidecar_path(copy), 'w') as f:
+        json.dump({'network': 'tiny', 'classes': ['face'], 'params': 'other.params'}, f)
+    shutil.copy(checkpoint, copy)
+    with pytest.raises(InputError, match=r'describes other\.params, not copy\.params'):
+        load_trained_network(copy, [mx.cpu()])
+
+
+class _Half(mx.gluon.Block):
+    """Two float16 parameters (float16 layers other than element-wise ones need a GPU)."""
+
+    def __init__(self):
+        super().__init__()
+        with self.name_scope():
+            self.w = self.params.get('w', shape=(2, 3), dtype='float16')
+            self.b = self.params.get('b', shape=(2,), dtype='float16')
+
+    def forward(self, x):
+        return (self.w.data() * x).sum() + self.b.data().sum()
+
+
+def test_multi_precision_state_round_trips(tmp_path):
+    """Under AMP each state is (float32 master weight, momentum): a nested layout."""
+    def build():
+        net = _Half()
+        net.initialize(mx.init.Uniform())
+        return net, mx.gluon.Trainer(net.collect_params(), 'sgd', {
+            'learning_rate': 0.1, 'momentum': 0.9, 'multi_precision': True})
+
+    def step(net, trainer, seed):
+        x = mx.nd.array(np.random.default_rng(seed).normal(size=(2, 3)), dtype='float16')
+        with mx.autograd.record():
+            loss = net(x)
+        loss.backward()
+        trainer.step(1)
+
+    net, trainer = build()
+    step(net, trainer, 0)
+    path = save_checkpoint(str(tmp_path / 'mp'), 'last', net, trainer,
+                           {'epoch': 0, 'network': 'x', 'classes': ['a']})
+    sidecar = verify_checkpoint(path)
+    assert sorted(sidecar['optimizer']['layout'].values()) == [[0, 1], [2, 3]]
+    resumed, resumed_trainer = build()
+    resumed.load_parameters(path)
+    load_trainer_states(resumed_trainer, path, sidecar)
+    master = resumed_trainer._updaters[0].states[0][0]
+    assert master.dtype == np.float32
+    step(net, trainer, 1)
+    step(resumed, resumed_trainer, 1)
+    for name, value in _weights(net).items():
+        np.testing.assert_array_equal(value, _weights(resumed)[name], err_msg=name)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from gluoncv_hard import schema
+from gluoncv_hard.errors import TrainingDiverged
 from gluoncv_hard.evaluation import faster_rcnn_to_arrays, make_image_record, rescale_boxes
 
 
@@ -37,6 +38,17 @@ def test_batch_of_two_is_rejected():
     ids, scores, bboxes = (np.concatenate([a, a]) for a in padded_output())
     with pytest.raises(ValueError, match='batch of one image'):
         faster_rcnn_to_arrays(ids, scores, bboxes)
+
+
+@pytest.mark.parametrize('which', [0, 1, 2])
+@pytest.mark.parametrize('value', [np.nan, np.inf])
+def test_non_finite_network_output_is_divergence_not_bad_input(which, value):
+    """A NaN detection comes from the network (exit 3), not from the image (exit 2)."""
+    arrays = [a.copy() for a in padded_output()]
+    arrays[which][0, 1, 0] = value
+    with pytest.raises(TrainingDiverged, match='the network output non-finite detection {}'
+                       .format(('ids', 'scores', 'boxes')[which])):
+        faster_rcnn_to_arrays(*arrays)
 
 
 def test_rescale_rejects_non_positive_scale():

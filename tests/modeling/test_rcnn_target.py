@@ -192,6 +192,28 @@ def test_resized_keeps_seed_config_and_stream():
     assert info.value.param == 'num_sample'
 
 
+def test_generator_state_saved_and_restored_continues_the_stream():
+    """What this proves: a checkpoint's sampler state makes a resumed run draw what the
+    uninterrupted one draws (reseeding from the seed would repeat the first epoch's draws)."""
+    import json
+    inputs = block_inputs()
+    running = RCNNTargetSampler(64, seed=5)
+    running(*inputs)
+    state = json.loads(json.dumps(running.get_rng_state()))  # as stored in the JSON sidecar
+    expected = running(*inputs)[0].asnumpy()  # the sampled RoIs
+    resumed = RCNNTargetSampler(64, seed=5)
+    restarted = resumed(*inputs)[0].asnumpy()
+    resumed.set_rng_state(state)
+    np.testing.assert_array_equal(resumed(*inputs)[0].asnumpy(), expected)
+    assert not np.array_equal(restarted, expected)
+    for bad in (None, [], {'bit_generator': 'MT19937'}, {'bit_generator': 'PCG64'},
+                dict(state, state={'state': 'x', 'inc': 1}),
+                dict(state, state={'state': 2 ** 200, 'inc': 1})):
+        with pytest.raises(InputError, match='not a state of the RCNN sampler') as info:
+            resumed.set_rng_state(bad)
+        assert info.value.param == 'rng_state'
+
+
 def test_resized_keeps_a_cap_that_rounds_to_zero():
     sampler = RCNNTargetSampler(1, pos_ratio=0.25, seed=0)  # round(0.25) = 0 positives
     assert sampler.max_pos == 0 and sampler.resized(4).max_pos == 0
