@@ -21,7 +21,7 @@ of epoch 0 was 6% off. The resumed run, where no such difference exists, must re
 exactly.
 
 Horovod is built by ``.ci/run`` (see docs/scaling_out.md); where it is not installed these tests
-are skipped, unless ``GLUONCV_HARD_REQUIRE_HOROVOD=1`` (CI) turns the skip into a failure.
+are skipped, except in CI (``GLUONCV_HARD_REQUIRE``, see tests/optional.py), where they fail.
 """
 import hashlib
 import json
@@ -34,6 +34,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from fixtures import small_demo
+from optional import missing
 
 from gluoncv_hard.engine.distributed import HOROVOD_INSTALL
 from gluoncv_hard.modeling.losses import LOSS_NAMES
@@ -54,12 +55,9 @@ def horovod_available():
 
 @pytest.fixture(scope='module', autouse=True)
 def require_horovod():
-    if horovod_available():
-        return
-    message = 'Horovod with MXNet is not installed ({})'.format(HOROVOD_INSTALL)
-    if os.environ.get('GLUONCV_HARD_REQUIRE_HOROVOD') == '1':
-        pytest.fail(message)
-    pytest.skip(message)
+    if not horovod_available():
+        missing('horovod', 'Horovod with MXNet and horovodrun are not installed here ({})'
+                .format(HOROVOD_INSTALL))
 
 
 def run(command, timeout=600):
