@@ -15,6 +15,7 @@ from optional import import_or_skip
 
 from gluoncv_hard.cli import train as train_cli
 from gluoncv_hard.engine.distributed import (
+    HOROVOD_BUILD_ENV,
     HOROVOD_INSTALL,
     import_horovod,
     network_digest,
@@ -119,3 +120,18 @@ def test_a_one_process_horovod_run_without_horovodrun(tmp_path_factory):
     saved = {name: value.asnumpy() for name, value in mx.nd.load(out['last']).items()}
     assert parameter_digest(saved).startswith(line['horovod']['param_digests'][0])
     assert os.path.isfile(prefix + '_metrics.png')
+
+
+def test_the_install_command_is_the_same_everywhere():
+    """The Horovod build flags of the doctor's and the trainer's fix, of .ci/run (which CI
+    runs) and of docs/scaling_out.md (which users copy) are the same."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def flags(path):
+        with open(os.path.join(root, path)) as f:
+            text = f.read().replace('\\\n', ' ')
+        return {word for word in text.split() if word.startswith('HOROVOD_')}
+
+    expected = set(HOROVOD_BUILD_ENV.split())
+    assert flags('.ci/run') >= expected and flags('docs/scaling_out.md') >= expected
+    assert set(HOROVOD_INSTALL.split()) >= expected | {'--no-build-isolation', 'horovod'}
