@@ -74,6 +74,7 @@ def test_without_horovod_the_error_says_how_to_install_it(monkeypatch, tmp_path,
                              '--save-prefix', str(tmp_path / 'run')])
     assert status == 2
     assert capsys.readouterr().err.startswith('error: --horovod training needs Horovod')
+    assert not os.path.exists(str(tmp_path / 'run_last.params'))
 
 
 ONE_RANK = textwrap.dedent('''
