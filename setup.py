@@ -28,6 +28,11 @@ def read_pins(path=CONSTRAINTS):
 
 PINS = read_pins()
 
+# The CUDA 11 runtime of mxnet-cu112, as wheels (gluoncv_hard/utils/cuda.py preloads them).
+CUDA_WHEELS = ('nvidia-cuda-runtime-cu11', 'nvidia-cublas-cu11', 'nvidia-cufft-cu11',
+               'nvidia-curand-cu11', 'nvidia-cusolver-cu11', 'nvidia-cuda-nvrtc-cu11',
+               'nvidia-nvtx-cu11', 'nvidia-cudnn-cu11', 'nvidia-nccl-cu11')
+
 
 def pinned(*names):
     return [PINS[name] for name in names]
@@ -38,7 +43,8 @@ setup(
                             'matplotlib', 'scipy', 'tqdm'),
     extras_require={
         'cpu': pinned('mxnet'),
-        'cu112': pinned('mxnet-cu112'),
-        'dev': pinned('pytest', 'hypothesis', 'ruff'),
+        'cu112': pinned('mxnet-cu112', *CUDA_WHEELS),
+        'horovod': pinned('cloudpickle', 'psutil', 'pyyaml', 'packaging', 'wheel'),
+        'dev': pinned('pytest', 'hypothesis', 'ruff', 'pycocotools'),
     },
 )

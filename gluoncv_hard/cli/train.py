@@ -129,7 +129,10 @@ def build_parser():
     g.add_argument('--kv-store', default='',
                    help="gradient aggregation (default 'device' on GPUs, 'local' on CPU)")
     g.add_argument('--horovod', action='store_true',
-                   help='distributed training with Horovod (horovodrun); --gpus is ignored')
+                   help="distributed training with Horovod, one process per device, started by "
+                        "horovodrun: --gpus '' trains each on the CPU, --gpus 0,1,... puts "
+                        'local process i on the i-th listed GPU; --batch-size is the global '
+                        'batch (docs/scaling_out.md)')
     g.add_argument('--amp', action='store_true', help='float16 mixed precision (GPUs only)')
     g.add_argument('--disable-hybridization', action='store_true',
                    help='run the network imperatively (slower, easier to debug)')
@@ -166,7 +169,9 @@ def run(argv=None):
 
 
 def main(argv=None):
-    return exit_status(run, argv, lambda path: print('best checkpoint: {}'.format(path)))
+    # Horovod ranks other than 0 write no checkpoint (path None) and say nothing.
+    return exit_status(run, argv, lambda path: print('best checkpoint: {}'.format(path))
+                       if path else None)
 
 
 if __name__ == '__main__':

@@ -37,11 +37,20 @@ from gluoncv_hard.engine.checkpoint import (
 )
 from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.devices import parse_contexts
+from gluoncv_hard.engine.distributed import (
+    allreduce_step_values,
+    average_batchnorm_statistics,
+    epoch_summary,
+    horovod_contexts,
+    import_horovod,
+    reseed_rcnn_sampler,
+)
 from gluoncv_hard.engine.divergence import DivergenceGuard
 from gluoncv_hard.engine.networks import initialize_missing
+from gluoncv_hard.engine.plot import plot_run
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
-from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
+from gluoncv_hard.errors import InputError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
@@ -64,7 +73,8 @@ class TrainResult:
         ``PREFIX_best.params`` when a validation has saved one (also by an earlier run that
         this one resumed), else None.
     last : str or None
-        ``PREFIX_last.params`` (None on Horovod ranks other than 0, which write nothing).
+        ``PREFIX_last.params``. ``best`` and ``last`` are None on Horovod ranks other than 0,
+        which write nothing.
     metrics_path : str
         ``PREFIX_metrics.jsonl``.
     metrics : tuple of dict
@@ -94,35 +104,40 @@ def epoch_batches(num_items, batch_size, rng, num_parts=1, part=0):
     """Shuffled index batches of exactly ``batch_size`` for worker ``part`` of ``num_parts``.
 
     Every batch is full (Faster R-CNN's per-device batch size is fixed); the remainder of the
-    shuffled order is dropped and differs per epoch.
+    shuffled order is dropped and differs per epoch. With ``num_parts`` workers (Horovod ranks)
+    ``batch_size`` is each worker's share: the shuffled order is cut into global batches of
+    ``batch_size * num_parts`` and worker ``part`` takes their items ``part, part + num_parts,
+    ...``. So every worker gets the same number of batches (a worker with one batch more would
+    wait forever in its extra gradient allreduce), the shards of an iteration are disjoint, and
+    together they are the batch that one worker with ``batch_size * num_parts`` would take.
+
+    Returns
+    -------
+    list of list of int
+        ``len(result) == num_items // (batch_size * num_parts)``.
     """
-    order = rng.permutation(num_items)[part::num_parts]
-    usable = len(order) - len(order) % batch_size
-    return [order[i:i + batch_size].tolist() for i in range(0, usable, batch_size)]
+    order = rng.permutation(num_items)
+    usable = len(order) - len(order) % (batch_size * num_parts)
+    order = order[:usable][part::num_parts]
+    return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
-def _setup_logging(prefix):
+def _setup_logging(prefix, rank0=True):
+    """Log to the console and ``PREFIX_train.log``; Horovod ranks other than 0 (``rank0`` False)
+    print warnings and errors only and leave the log file to rank 0."""
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO if rank0 else logging.WARNING)
     logger.propagate = False
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
     fmt = logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')
-    for handler in (logging.StreamHandler(), logging.FileHandler(prefix + '_train.log')):
+    handlers = [logging.StreamHandler()]
+    if rank0:
+        handlers.append(logging.FileHandler(prefix + '_train.log'))
+    for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
-
-
-def _import_horovod():
-    try:
-        import horovod.mxnet as hvd
-    except ImportError:
-        raise SetupError('horovod training needs Horovod built with MXNet support '
-                         '(HOROVOD_WITH_MXNET=1 pip install horovod) and an MPI or Gloo launcher '
-                         '(horovodrun); it is not installed here') from None
-    hvd.init()
-    return hvd
 
 
 def _open_data(config):
@@ -264,10 +279,10 @@ class _Session:
 
     def __init__(self, config):
         data, schedule, devices = config.data, config.schedule, config.devices
-        self.hvd = _import_horovod() if devices.horovod else None
+        self.hvd = import_horovod() if devices.horovod else None
         self.rank0 = self.hvd is None or self.hvd.rank() == 0
-        self.ctx = [mx.gpu(self.hvd.local_rank())] if self.hvd else parse_contexts(
-            devices.gpus, devices.cpu_contexts)
+        self.ctx = horovod_contexts(self.hvd, devices.gpus, devices.cpu_contexts) if self.hvd \
+            else parse_contexts(devices.gpus, devices.cpu_contexts)
         if devices.amp and self.ctx[0].device_type != 'gpu':
             raise InputError('float16 mixed precision needs GPUs; turn it off for CPU training',
                              param='amp')
@@ -275,7 +290,11 @@ class _Session:
         if schedule.batch_size % num_devices:
             raise InputError('{} must be a multiple of the number of devices ({})'.format(
                 schedule.batch_size, num_devices), param='batch_size')
-        _setup_logging(config.output.save_prefix)
+        # Images per iteration of this process: the global batch under Horovod is split over
+        # the processes, each with its own trainer step.
+        self.num_parts, self.part = (self.hvd.size(), self.hvd.rank()) if self.hvd else (1, 0)
+        self.process_batch = schedule.batch_size // self.num_parts
+        _setup_logging(config.output.save_prefix, self.rank0)
         np.random.seed(schedule.seed)
         mx.random.seed(schedule.seed)
 
@@ -297,6 +316,8 @@ class _Session:
             self.net.set_rcnn_samples(self.net.sampler.num_sample * mining.rcnn_ohem_pool)
         if resume_sidecar:
             _restore_rng(self.net, resume_sidecar, resume_params)
+        # The seed of the RCNN sampler as built (the same on every rank and on resume).
+        self.sampler_seed = getattr(getattr(self.net, 'sampler', None), 'seed', None)
         self.transforms = [load_transform_class(data.train_transform)(
             self.net.short, self.net.max_size, self.net, ashape=self.net.ashape,
             multi_stage=self.net.num_stages > 1,
@@ -356,7 +377,11 @@ class _Session:
             optimizer_params['multi_precision'] = True
         if self.hvd:
             self.hvd.broadcast_parameters(net.collect_params(), root_rank=0)
-            trainer = self.hvd.DistributedTrainer(params, 'sgd', optimizer_params)
+            # DistributedTrainer sorts a list of parameters (Parameter has no order) and a dict
+            # by key: zero-padded positions keep the structure order, so a checkpoint's
+            # optimizer states mean the same with and without Horovod.
+            trainer = self.hvd.DistributedTrainer(
+                {'{:06d}'.format(i): p for i, p in enumerate(params)}, 'sgd', optimizer_params)
         else:
             kv_store = devices.kv_store or ('device' if self.ctx[0].device_type == 'gpu'
                                             else 'local')
@@ -381,15 +406,22 @@ class _Session:
                     config.hard.as_options())
         logger.info('Losses: RPN %s with %s negatives, RCNN %s negatives', mining.rpn_loss,
                     mining.rpn_neg_mining, mining.rcnn_sampler)
+        if self.hvd:
+            logger.info('Horovod: %d processes, %d image(s) per process and iteration (batch '
+                        'size %d)', self.num_parts, self.process_batch,
+                        config.schedule.batch_size)
         logger.info('Start training from [Epoch %d]', self.start_epoch)
 
 
 def _train_epoch(session, config, epoch, pool):
-    """One pass over the training set; returns ``(loss_means, accuracies, iterations)``."""
+    """One pass over the training set; returns ``(loss_means, accuracies, iterations,
+    batches)``, the losses and accuracies over every rank under Horovod, ``batches`` this
+    process's lists of training-set indices."""
     s, schedule, log_interval = session, config.schedule, config.output.log_interval
-    batches = epoch_batches(len(s.train_set), schedule.batch_size,
-                            np.random.default_rng([schedule.seed, epoch]),
-                            s.hvd.size() if s.hvd else 1, s.hvd.rank() if s.hvd else 0)
+    batches = epoch_batches(len(s.train_set), s.process_batch,
+                            np.random.default_rng([schedule.seed, epoch]), s.num_parts, s.part)
+    if s.hvd:
+        reseed_rcnn_sampler(s.net, s.sampler_seed, epoch, s.part)
     samples = _SeededTransforms(s.train_set, s.transforms, schedule.seed, epoch)
     loader = gluon.data.DataLoader(samples, batch_sampler=batches, batchify_fn=s.batchify,
                                    num_workers=config.data.num_workers)
@@ -400,33 +432,39 @@ def _train_epoch(session, config, epoch, pool):
                                           s.decay_epochs, schedule.lr_warmup,
                                           schedule.lr_warmup_factor))
         shards = _split(batch, s.ctx)
-        # The very first step runs serially: deferred initialization is not thread-safe.
-        if len(shards) > 1 and (epoch > s.start_epoch or i > 0):
+        # The first step of each epoch runs serially: neither deferred initialization nor
+        # building the graph that hybridize() (called before each epoch) dropped is thread-safe.
+        if len(shards) > 1 and i > 0:
             results = list(pool.map(s.task.forward_backward, shards))
         else:
             results = [s.task.forward_backward(shard) for shard in shards]
         losses = np.array([[v.asscalar() for v in r[0]] for r in results]).mean(axis=0)
+        step_acc = np.array([[v.asscalar() for v in r[1]] for r in results]).sum(axis=0)
+        if s.hvd:
+            # Every rank sees the global batch's numbers: the same log, the same stop.
+            losses, step_acc = allreduce_step_values(s.hvd, losses, step_acc)
         # Checked before the update (losses, gradients) and after it (parameters, BatchNorm
         # statistics): a NaN backbone can hide behind finite losses (ReLU maps NaN to 0).
         where = 'at epoch {} iteration {}'.format(epoch, i)
         s.guard.check_losses(LOSS_NAMES, losses, where)
         s.guard.check_gradients(where)
-        s.trainer.step(schedule.batch_size)
+        s.trainer.step(s.process_batch)
         s.guard.check_parameters(where)
         sums += losses
-        acc += np.array([[v.asscalar() for v in r[1]] for r in results]).sum(axis=0)
+        acc += step_acc
         seen += 1
         if s.rank0 and log_interval and (i + 1) % log_interval == 0:
             logger.info('[Epoch %d][Batch %d], Speed: %.3f samples/sec, lr=%.5f, %s', epoch, i,
                         log_interval * schedule.batch_size / (time.time() - btic),
                         s.trainer.learning_rate, _loss_text(sums / seen, acc))
             btic = time.time()
-    return sums / max(seen, 1), acc, seen
+    return sums / max(seen, 1), acc, seen, batches
 
 
-def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
+def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds, horovod=None):
     """Log, validate, save checkpoints and append the metrics line (rank 0 only); returns the
-    line."""
+    line. ``horovod``: the epoch's :func:`gluoncv_hard.engine.distributed.epoch_summary`,
+    recorded in the line."""
     s, output, prefix = session, config.output, config.output.save_prefix
     logger.info('[Epoch %d] Training cost: %.3f, %s', epoch, seconds, _loss_text(loss_means, acc))
     state = dict(epoch=epoch, best_map=s.best_map, network=config.model.network,
@@ -437,6 +475,8 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
     line = {'epoch': epoch, 'iterations': seen, 'lr': s.trainer.learning_rate,
             'train_seconds': round(seconds, 3),
             'train_losses': dict(zip(LOSS_NAMES, loss_means.tolist())), 'data': s.data.stats}
+    if horovod is not None:
+        line['horovod'] = horovod
     validate = (s.val_set is not None or s.neg_val is not None) and (
         (epoch + 1) % output.val_interval == 0 or epoch + 1 == config.schedule.epochs)
     if validate:
@@ -470,6 +510,8 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds):
         os.write(fd, (text + '\n').encode('utf-8'))
     finally:
         os.close(fd)
+    if validate or epoch + 1 == config.schedule.epochs:
+        _update_plot(prefix)
     return json.loads(text)
 
 
@@ -480,6 +522,16 @@ def _save(session, prefix, tag, state):
         return save_checkpoint(prefix, tag, session.net, session.trainer, state)
     except TrainingDiverged as e:
         raise session.guard.stopped(str(e)) from None
+
+
+def _update_plot(prefix):
+    """Redraw ``PREFIX_metrics.png``. The picture is a convenience beside the metrics file,
+    which stays the record: a failure to draw it is logged and training goes on."""
+    try:
+        plot_run(prefix)
+    except Exception as e:  # noqa: BLE001 -- never lose a training run to its picture
+        logger.warning('could not draw %s_metrics.png (%s: %s); gluoncv-hard-plot %s draws '
+                       'it later', prefix, type(e).__name__, e, prefix)
 
 
 def train(config):
@@ -535,13 +587,20 @@ def _run(config, progress):
             if not config.devices.disable_hybridization:
                 session.net.hybridize(static_alloc=config.devices.static_alloc)
             tic = time.time()
-            loss_means, acc, seen = _train_epoch(session, config, epoch, pool)
+            loss_means, acc, seen, batches = _train_epoch(session, config, epoch, pool)
+            seconds = time.time() - tic
+            summary = None
+            if session.hvd:
+                # On every rank: a rank whose parameters drifted stops them all.
+                average_batchnorm_statistics(session.hvd, session.net, session.ctx[0])
+                summary = epoch_summary(session.hvd, session.net, session.ctx[0],
+                                        [i for batch in batches for i in batch], epoch)
             if session.rank0:
                 metrics.append(_finish_epoch(session, config, epoch, loss_means, acc, seen,
-                                             time.time() - tic))
+                                             seconds, horovod=summary))
     prefix = config.output.save_prefix
     best = prefix + '_best.params'
-    return TrainResult(best=best if os.path.isfile(best) else None,
+    return TrainResult(best=best if session.rank0 and os.path.isfile(best) else None,
                        last=session.last_path if session.rank0 else None,
                        metrics_path=prefix + '_metrics.jsonl', metrics=tuple(metrics))
 

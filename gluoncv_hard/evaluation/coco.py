@@ -1,7 +1,13 @@
-"""COCO-style box AP (mean over IoU 0.50:0.05:0.95, 101 recall points) with hard boxes ignored.
+"""COCO box AP (mean over IoU 0.50:0.05:0.95, 101 recall points) with hard boxes ignored.
 
 A NumPy re-implementation of pycocotools' ``COCOeval`` for boxes, area range "all", with the
-schema's ``hard`` boxes in the role of COCO's ignored (``iscrowd``) ground truth.
+schema's ``hard`` boxes in the role of COCO's ``iscrowd`` regions. By default
+(``hard_overlap='iod'``) it **is** the reference definition: on a corpus with hard boxes, IoU
+ties, tied scores, truncation by ``max_dets`` and classes without normal boxes it equals
+pycocotools 2.0.8 run on the same boxes with ``iscrowd=1`` for the hard ones, to 1e-4 on AP,
+AP50, AP75 and AR, overall and per class (``tests/evaluation/test_coco_pycocotools.py``). So the
+COCO numbers of this package can be compared with papers' and with GluonCV's
+``COCODetectionMetric``.
 
 Matching rule, per image, per class, per IoU threshold ``t``
 -----------------------------------------------------------
@@ -9,7 +15,8 @@ Detections are sorted by score (descending, stable) and only the top ``max_dets`
 Then, greedily in that order, each detection:
 
 1. is a **true positive** if some non-hard GT box that no earlier detection took has
-   ``IoU >= t``; it takes the one with the largest IoU (ties: the lowest GT index);
+   ``IoU >= t``; it takes the one with the largest IoU (ties: the last such box in the
+   annotation order, as pycocotools does);
 2. otherwise is **ignored** (neither TP nor FP) if some hard box has ``overlap >= t``; a hard
    box can absorb any number of detections, and a detection that found a non-hard box in
    step 1 never falls through to step 2;
@@ -17,11 +24,12 @@ Then, greedily in that order, each detection:
 
 ``overlap`` with hard boxes is chosen by ``hard_overlap``:
 
-- ``'iou'`` (default): intersection over union, the same overlap as for normal boxes and as
-  the VOC rule in `.voc`. A hard box stands for one uncertain object.
-- ``'iod'``: intersection over the *detection's* area, which is what pycocotools computes for
-  ``iscrowd`` boxes. A hard box then stands for a region: any detection mostly inside it is
-  ignored, however small. Use this to reproduce official COCO numbers.
+- ``'iod'`` (default): intersection over the *detection's* area, which is what pycocotools
+  computes for ``iscrowd`` boxes. A hard box stands for a region: any detection mostly inside
+  it is ignored, however small.
+- ``'iou'``: intersection over union, the same overlap as for normal boxes and as the VOC rule
+  in `.voc`. A hard box then stands for one uncertain object. Not the COCO definition: numbers
+  computed this way are not comparable with published COCO AP.
 
 IoU uses continuous coordinates (``width = xmax - xmin``), like pycocotools and unlike VOC.
 Hard boxes do not count in the number of positives ``n_pos``.
@@ -32,8 +40,11 @@ add to neither), ``recall = tp / n_pos`` and ``precision = tp / (tp + fp + eps)`
 is made non-increasing from the right; at each recall point ``r`` in ``0, 0.01, ..., 1`` the
 interpolated precision is the envelope at the first detection with ``recall >= r`` (0 if
 none). AP is the mean over the 101 points; a class with ``n_pos == 0`` has no AP and is left
-out of the means. Differences from pycocotools: ties in IoU go to the lowest GT index (pycocotools
-takes the last), and there are no area ranges.
+out of the means. Not reported: the area ranges (small, medium, large) and AR at 1 and 10
+detections. Known differences, for boxes no network outputs: a detection with ``xmax < xmin``
+or ``ymax < ymin`` is a false positive here, while pycocotools ignores it (its negative area
+is outside every area range); one of zero area inside a hard box is a false positive here,
+while pycocotools' crowd overlap divides by its zero area.
 """
 import numpy as np
 
@@ -94,7 +105,7 @@ def pairwise_overlap(boxes_a, boxes_b, mode='iou'):
 
 
 def match_detections(det_boxes, gt_boxes, gt_hard, iou_thresholds=IOU_THRESHOLDS,
-                     hard_overlap='iou'):
+                     hard_overlap='iod'):
     """Label the detections of one class in one image TP / FP / ignored (module rule).
 
     Parameters
@@ -128,12 +139,13 @@ def match_detections(det_boxes, gt_boxes, gt_hard, iou_thresholds=IOU_THRESHOLDS
         return status
     taken = np.zeros((len(thresholds), normal_iou.shape[1]), dtype=bool)  # (T, G')
     rows = np.arange(len(thresholds))
+    last = normal_iou.shape[1] - 1
     # Greedy by score is sequential over detections; thresholds and GT are vectorised.
     # A detection below the lowest threshold with every box can neither match nor take one.
     could_match = normal_iou.max(axis=1) >= thresholds.min()
     for k in np.flatnonzero(could_match):
         free_iou = np.where(taken, -np.inf, normal_iou[k][None, :])  # (T, G')
-        best = free_iou.argmax(axis=1)
+        best = last - free_iou[:, ::-1].argmax(axis=1)  # ties: the last box, as pycocotools
         matched = free_iou[rows, best] >= thresholds[:, 0]
         status[matched, k] = TRUE_POSITIVE
         taken[rows[matched], best[matched]] = True
@@ -178,7 +190,7 @@ def _none_if_nan(value):
 
 
 def coco_map(records, class_names, iou_thresholds=IOU_THRESHOLDS, max_dets=MAX_DETS,
-             hard_overlap='iou', recall_thresholds=RECALL_THRESHOLDS):
+             hard_overlap='iod', recall_thresholds=RECALL_THRESHOLDS):
     """COCO-style AP over a set of images, hard GT boxes ignored (module rule).
 
     Parameters

@@ -36,8 +36,9 @@ class DetectionEvaluator:
         Unique names; class id ``i`` is ``class_names[i]``.
     voc_iou_thresh : float
         IoU threshold of the VOC metrics.
-    hard_overlap : {'iou', 'iod'}
-        How the COCO-style metric decides that a detection lies on a hard box (see `.coco`).
+    hard_overlap : {'iod', 'iou'}
+        How the COCO metric decides that a detection lies on a hard box (see `.coco`); the
+        default ``'iod'`` is pycocotools' rule for ``iscrowd`` regions.
     max_dets : int
         COCO-style detections kept per image and class.
     score_thresholds : sequence of float
@@ -55,7 +56,7 @@ class DetectionEvaluator:
     (1.0, 1)
     """
 
-    def __init__(self, class_names, voc_iou_thresh=0.5, hard_overlap='iou', max_dets=MAX_DETS,
+    def __init__(self, class_names, voc_iou_thresh=0.5, hard_overlap='iod', max_dets=MAX_DETS,
                  score_thresholds=DEFAULT_SCORE_THRESHOLDS):
         self.class_names = [str(name) for name in class_names]
         if not self.class_names or len(set(self.class_names)) != len(self.class_names):

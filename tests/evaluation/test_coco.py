@@ -55,7 +55,8 @@ def coco_ref(records, num_classes, max_dets=100, hard_overlap='iou'):
                     best, best_iou = -1, -1.0
                     for g, gt_box in enumerate(normal):
                         iou = overlap_ref(box, gt_box, 'iou')
-                        if g not in taken and iou >= t and iou > best_iou:
+                        # >=: of equal IoUs the last box wins, as in pycocotools.
+                        if g not in taken and iou >= t and iou >= best_iou:
                             best, best_iou = g, iou
                     if best >= 0:
                         taken.add(best)
@@ -146,13 +147,17 @@ def test_greedy_matching_takes_next_best_free_box():
     assert result['AP75'] == pytest.approx(51 / 101)
 
 
-def test_iou_tie_goes_to_the_lowest_gt_index():
+def test_iou_tie_goes_to_the_last_gt_box_as_in_pycocotools():
     # d0 overlaps g0 and g1 equally (90/110); d1 overlaps g1 with 90/110 and g0 with 70/130.
-    # At t = 0.7, d0 takes g0 (lowest index) and d1 takes g1: two TPs. Taking g1 for d0 (the
-    # pycocotools tie rule) would leave d1 an FP.
+    # At t = 0.7, d0 takes g1 (pycocotools keeps the last of equal IoUs), so d1 finds g1 taken
+    # and g0 below the threshold: an FP. (Taking g0 would have made both TPs, but it is not the
+    # reference definition that published COCO numbers use.)
     gt_boxes = np.array([[0., 0, 10, 10], [2, 0, 12, 10]])
     dets = np.array([[1., 0, 11, 10], [3, 0, 13, 10]])
     status = match_detections(dets, gt_boxes, np.zeros(2, bool), [0.7])
+    np.testing.assert_array_equal(status, [[TRUE_POSITIVE, FALSE_POSITIVE]])
+    # At t = 0.5 g0 (IoU 0.54) is still good enough for d1.
+    status = match_detections(dets, gt_boxes, np.zeros(2, bool), [0.5])
     np.testing.assert_array_equal(status, [[TRUE_POSITIVE, TRUE_POSITIVE]])
 
 
