@@ -99,7 +99,7 @@ def runs(tmp_path_factory):
     demo = small_demo(tmp_path_factory)
     root = tmp_path_factory.mktemp('horovod')
     common = ['--network', 'tiny', '--data-root', demo, '--batch-size', '2', '--lr', '0.01',
-              '--log-interval', '1', '--num-workers', '0', '--epochs', '3',
+              '--log-interval', '1', '--num-workers', '0', '--epochs', '3', '--save-interval', '1',
               '--neg-val', os.path.join(demo, 'negatives', 'test')]
     one, hvd, resumed = (str(root / name / 'run') for name in ('one', 'hvd', 'resumed'))
     run([os.path.join(BIN, 'gluoncv-hard-train'), '--cpu-contexts', '2', '--save-prefix', one]
