@@ -166,7 +166,9 @@ def _restore(trainer, arrays, description):
         state = _unflatten(entry, flat, used)
         shape = trainer._params[index].shape
         for array in state if isinstance(state, tuple) else (state,):
-            if array is not None and array.shape != shape:
+            # A parameter whose shape is not inferred yet (None, or 0 in a dimension: an FPN's
+            # symbolic layers before the first forward) takes the saved shape.
+            if array is not None and shape is not None and not _fits(array.shape, shape):
                 raise ValueError('the state of parameter {} ({}) has shape {}, the parameter {}'
                                  .format(index, trainer._params[index].name, array.shape, shape))
         states[index] = state
