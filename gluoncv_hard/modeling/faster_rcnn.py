@@ -11,8 +11,8 @@ Both blocks see one ``(B, M, schema.GT_BOX_WIDTH)`` tensor: the boxes, then the 
 Training forward: ``net(x, gt_box, gt_label, gt_hard)`` with ``gt_box (B, M, 4)``,
 ``gt_label (B, M, 1)``, ``gt_hard (B, M, 1)`` (omit ``gt_hard`` for "nothing is hard"); it returns
 GluonCV's training outputs. Inference forward ``net(x)`` is GluonCV's, except that FPN networks
-pool RoI features without RoIs masked to -1 (``_pyramid_roi_feats``: MXNet's CPU ``ROIAlign``
-mishandles them).
+pool RoI features correctly on CPU too (``_pyramid_roi_feats``: MXNet's CPU ``ROIAlign``
+mishandles the RoIs stock masks to -1).
 
 GluonCV's own training step calls ``net(data, gt_box, gt_label)``: the hard flags never reach the
 RCNN stage, and RoIs on hard boxes train as foreground. A network whose policy is not
@@ -126,14 +126,16 @@ class HardFasterRCNN(FasterRCNN):
 
     def _pyramid_roi_feats(self, F, features, rpn_rois, roi_size, strides, roi_mode='align',
                            roi_canonical_scale=224.0, sampling_ratio=2, eps=1e-6):
-        """GluonCV's FPN RoI pooling (each RoI pooled from the level its size picks), without
-        RoIs masked to batch index -1.
+        """GluonCV's FPN RoI pooling (each RoI pooled from the level its size picks), correct on
+        CPU.
 
-        Stock pools each level with the other levels' RoIs masked to -1 and sums the levels.
-        MXNet 1.9's CPU ``ROIAlign`` leaves the rows of -1 RoIs unwritten (uninitialized memory,
-        up to ~1e30) and corrupts rows of valid RoIs in the same call, so the box features were
-        random run to run (RCNN losses of 1e25, NaN). Here every level pools every RoI and the
-        rows of the other levels' RoIs are zeroed: GluonCV's own path for older MXNet.
+        Stock pools each level with the other levels' RoIs masked to batch index -1 (so that
+        ROIAlign skips them) and sums the levels. MXNet 1.9's CPU ``ROIAlign`` leaves the rows of
+        -1 RoIs unwritten (uninitialized memory, up to ~1e30) and writes zeros into the first
+        row instead, so the box features were random run to run (RCNN losses of 1e25, NaN).
+        Here each level's call gets a sacrificial -1 RoI in front, dropped after pooling, and
+        the unwritten rows are zeroed: the same work as stock, the result of pooling every RoI
+        at its own level only.
         """
         if roi_mode != 'align':
             return super()._pyramid_roi_feats(F, features, rpn_rois, roi_size, strides,
@@ -144,11 +146,16 @@ class HardFasterRCNN(FasterRCNN):
         roi_level = F.floor(4 + F.log2(F.sqrt((x2 - x1 + 1) * (y2 - y1 + 1))
                                        / roi_canonical_scale + eps))
         roi_level = F.squeeze(F.clip(roi_level, self._min_stage, max_stage))
+        skipped = F.ones_like(rpn_rois) * -1.
         pooled = []
         for i, level in enumerate(range(self._min_stage, max_stage + 1)):
-            feature = F.contrib.ROIAlign(features[i], rpn_rois, roi_size, 1. / strides[i],
-                                         sample_ratio=sampling_ratio)
-            pooled.append(F.where(roi_level == level, feature, F.zeros_like(feature)))
+            here = roi_level == level
+            rois = F.concat(F.slice_axis(skipped, axis=0, begin=0, end=1),
+                            F.where(here, rpn_rois, skipped), dim=0)
+            feature = F.slice_axis(
+                F.contrib.ROIAlign(features[i], rois, roi_size, 1. / strides[i],
+                                   sample_ratio=sampling_ratio), axis=0, begin=1, end=None)
+            pooled.append(F.where(here, feature, F.zeros_like(feature)))
         return F.ElementWiseSum(*pooled)
 
     def hybrid_forward(self, F, x, gt_box=None, gt_label=None, gt_hard=None):

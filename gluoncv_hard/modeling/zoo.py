@@ -118,7 +118,10 @@ def _fpn_backbone(name, kwargs):
 
 def _build_fpn(backbone, classes, **kwargs):
     """GluonCV's FPN Faster R-CNN (``custom_faster_rcnn_fpn``) with :data:`FPN_DEFAULTS`."""
-    kwargs.pop('transfer', None)  # "transfer" downloads a COCO network: never here
+    if kwargs.pop('transfer', None) is not None:
+        raise InputError('transfer would download a GluonCV COCO network; build without it and '
+                         'load local weights instead (init, or net.load_parameters)',
+                         param='transfer')
     with warnings.catch_warnings():
         # Building the FPN's SymbolBlock always warns that the input type is unknown (it is
         # float32, decided at the first forward).

@@ -49,9 +49,10 @@ def test_sidecar_without_hard_entry_means_defaults(checkpoint):
 def test_initialize_missing_gives_fpn_biases_zeros_and_scales_ones():
     """GluonCV's FPN is a SymbolBlock whose parameters have no initializer and no shape yet."""
     from gluoncv_hard.engine.networks import initialize_missing
-    from gluoncv_hard.modeling.zoo import build_network
+    from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
     net = build_network('resnet18_v1b', ['face'], use_fpn=True, short=64, max_size=64)
-    initialize_missing(net, [mx.cpu()])
+    initialize_missing(net, [mx.cpu()])  # before any shape is known, as in training
+    infer_parameter_shapes(net)
     net(mx.nd.zeros((1, 3, 64, 64)))
     params = net.collect_params()
     assert (params['P2_conv_lat_bias'].data() == 0).asnumpy().all()

@@ -77,6 +77,9 @@ def test_gluoncvs_fpn_name_builds_the_fpn_faster_rcnn_here():
     assert isinstance(net, HardFasterRCNN) and net.num_stages == 5 and net.short == 320
     with pytest.raises(InputError, match="no FPN Faster R-CNN for backbone 'vgg16'"):
         zoo.get_model('faster_rcnn_fpn_vgg16_custom', classes=['a'])
+    with pytest.raises(InputError, match='transfer would download') as e:
+        zoo.get_model('faster_rcnn_fpn_resnet18_v1b_custom', classes=['a'], transfer='coco')
+    assert e.value.param == 'transfer'
 
 
 def test_c4_networks_are_gluoncvs_custom_networks():
