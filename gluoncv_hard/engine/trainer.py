@@ -385,11 +385,11 @@ def _train_epoch(session, config, epoch, pool):
         else:
             results = [s.task.forward_backward(shard) for shard in shards]
         losses = np.array([[v.asscalar() for v in r[0]] for r in results]).mean(axis=0)
-        # Checked before the update (losses, gradients) and after it (parameters, BatchNorm
-        # statistics): a NaN backbone can hide behind finite losses (ReLU maps NaN to 0).
+        # Losses before the update; parameters and BatchNorm statistics after it (which also
+        # catches non-finite gradients): a NaN backbone can hide behind finite losses (ReLU
+        # maps NaN to 0). Nothing is saved in between.
         where = 'at epoch {} iteration {}'.format(epoch, i)
         s.guard.check_losses(LOSS_NAMES, losses, where)
-        s.guard.check_gradients(where)
         s.trainer.step(schedule.batch_size)
         s.guard.check_parameters(where)
         sums += losses
