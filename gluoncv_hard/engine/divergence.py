@@ -150,9 +150,31 @@ class DivergenceGuard:
 
     def check_parameters(self, where):
         """After ``trainer.step``: every parameter and auxiliary state (e.g. BatchNorm's running
-        mean and variance), on every device."""
+        mean and variance), on every device.
+
+        This one check also catches non-finite gradients (SGD carries a NaN or infinite gradient
+        into its parameter, and the update is only in memory): when it fails, the gradients,
+        still there after the step, are examined to say whether they were the cause. That halves
+        the cost of a separate :meth:`check_gradients` before every update.
+        """
         names = non_finite_arrays((name, data) for name, p in self._params
                                   for data in p.list_data())
-        if self._agree(names):
-            raise self.diverged(_describe(names, 'parameter') if names else
-                                'a parameter of another Horovod rank is not finite', where)
+        if not self._agree(names):
+            return
+        if not names:
+            raise self.diverged('a parameter of another Horovod rank is not finite', where)
+        bad = set(names)
+        # Gradients explain only the parameters that are non-finite themselves.
+        caused = non_finite_arrays((name, grad) for name, p in self._trainable
+                                   if name in bad and p.grad_req != 'null'
+                                   for grad in p.list_grad())
+        if not (caused and self._check_gradients):
+            raise self.diverged(_describe(names, 'parameter'), where)
+        others = [name for name in names if name not in set(caused)]
+        raise self.diverged(_describe(caused, 'the gradient of parameter'), '{} (the update '
+                            'carried it into the parameter{}{})'.format(
+                                where, 's' if len(set(caused)) > 1 else '',
+                                '; also {}'.format(_describe(others, 'parameter'))
+                                if others else ''))
+
+

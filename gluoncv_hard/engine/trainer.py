@@ -145,7 +145,10 @@ def _open_data(config):
     (:func:`gluoncv_hard.data.datasets.open_training_data`): a ``TrainingData`` whose first five
     fields are ``(train_set, val_set, neg_val, classes, number of negative training images)``.
     Logs its notes, warnings and counts."""
-    sidecar = read_sidecar(config.output.resume) if config.output.resume else None
+    try:  # only for the class names; the resume check proper reports a damaged sidecar
+        sidecar = read_sidecar(config.output.resume) if config.output.resume else None
+    except InputError:
+        sidecar = None
     saved = sidecar.get('classes') if isinstance(sidecar, dict) else None
     data = open_training_data(config.data, hard_policy=config.hard.policy,
                               checkpoint_classes=saved if isinstance(saved, list) else None)
@@ -443,11 +446,11 @@ def _train_epoch(session, config, epoch, pool):
         if s.hvd:
             # Every rank sees the global batch's numbers: the same log, the same stop.
             losses, step_acc = allreduce_step_values(s.hvd, losses, step_acc)
-        # Checked before the update (losses, gradients) and after it (parameters, BatchNorm
-        # statistics): a NaN backbone can hide behind finite losses (ReLU maps NaN to 0).
+        # Losses before the update; parameters and BatchNorm statistics after it (which also
+        # catches non-finite gradients): a NaN backbone can hide behind finite losses (ReLU
+        # maps NaN to 0). Nothing is saved in between.
         where = 'at epoch {} iteration {}'.format(epoch, i)
         s.guard.check_losses(LOSS_NAMES, losses, where)
-        s.guard.check_gradients(where)
         s.trainer.step(s.process_batch)
         s.guard.check_parameters(where)
         sums += losses

@@ -236,6 +236,9 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
     def get_rng_state(self):
         """The current state of this sampler's generator: a JSON-able dict (NumPy's
         ``bit_generator.state``), for checkpoints; :meth:`set_rng_state` continues from it."""
+        # The operator runs asynchronously, on MXNet's engine threads: let every pending draw
+        # happen first.
+        mx.nd.waitall()
         with _GENERATORS_LOCK:
             return dict(_GENERATORS[self._op_kwargs['rng_key']].bit_generator.state)
 
@@ -254,6 +257,7 @@ class RCNNTargetSampler(gluoncv_rcnn_target.RCNNTargetSampler):
         except (TypeError, ValueError, KeyError, OverflowError) as e:
             raise InputError('rng_state is not a state of the RCNN sampler\'s random generator '
                              '({}): {!r:.200}'.format(e, state), param='rng_state') from None
+        mx.nd.waitall()  # pending draws belong to the old stream
         with _GENERATORS_LOCK:
             _GENERATORS[self._op_kwargs['rng_key']] = generator
 

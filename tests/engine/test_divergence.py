@@ -62,3 +62,18 @@ def test_guard_checks_losses_gradients_parameters_and_batchnorm_statistics():
                                                r'\(BatchNorm running statistics\) are not finite '
                                                r'.*The last good checkpoint is none'):
         guard.check_parameters(where)
+
+
+def test_a_non_finite_gradient_is_named_after_the_update_it_spoiled():
+    net, trainer = _net_and_trainer()
+    guard = DivergenceGuard(net, trainer, last_good='run_last.params')
+    with mx.autograd.record():
+        loss = net(mx.nd.ones((2, 3))).sum()
+    loss.backward()
+    net[0].bias.grad()[1] = np.inf
+    trainer.step(2)
+    with pytest.raises(TrainingDiverged, match=r'^the gradient of parameter 0\.bias is not finite '
+                                               r'at epoch 0 iteration 4 \(the update carried it '
+                                               r'into the parameter\); stopped without saving'):
+        guard.check_parameters('at epoch 0 iteration 4')
+

@@ -191,7 +191,8 @@ def test_resume_refuses_what_is_not_a_whole_checkpoint(demo, trained, tmp_path, 
                             ['--resume', os.path.join(folder, resume + ext)])
     err = capsys.readouterr().err
     assert status == 2, err
-    assert err.startswith('error: --resume: ') and re.search(message, err), err
+    last_line = err.strip().splitlines()[-1]
+    assert last_line.startswith('error: --resume: ') and re.search(message, err), err
     assert 'Traceback' not in err
     assert snapshot(folder) == before  # nothing rewritten, nothing added
     assert temps_in(folder) == []

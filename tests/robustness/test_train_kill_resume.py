@@ -34,15 +34,28 @@ def demo(tmp_path_factory):
     return small_demo(tmp_path_factory)
 
 
+def _wait_for_training(process, folder, timeout=300):
+    """Until the log says training starts (imports and setup take seconds); the time then."""
+    log = os.path.join(folder, 'run_train.log')
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if os.path.exists(log):
+            with open(log) as f:
+                if 'Start training' in f.read():
+                    break
+        time.sleep(0.005)
+    return time.time()
+
+
 @pytest.fixture(scope='module')
 def reference(demo, tmp_path_factory):
-    """An uninterrupted run as a process: its folder and how long it took."""
+    """An uninterrupted run as a process: its folder and how long its training took."""
     folder = str(tmp_path_factory.mktemp('reference'))
-    tic = time.time()
     process = start_training(train_args(demo, os.path.join(folder, 'run'), epochs=EPOCHS))
+    started = _wait_for_training(process, folder)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
-    return folder, time.time() - tic
+    return folder, time.time() - started
 
 
 def _lines(folder):
@@ -66,7 +79,7 @@ def _finished(last):
 def _kill(process, folder, signum, trigger, rng, duration):
     """Send ``signum`` at a random time, or as soon as a checkpoint temporary exists."""
     if trigger == 'time':
-        deadline = time.time() + rng.uniform(0.35, 0.95) * duration
+        deadline = _wait_for_training(process, folder) + rng.uniform(0.05, 0.8) * duration
         while time.time() < deadline and process.poll() is None:
             time.sleep(0.01)
     else:

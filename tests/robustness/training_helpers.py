@@ -17,7 +17,8 @@ def train_args(demo, prefix, *extra, epochs=2, lr=0.01, seed=233):
     """Flags of a small real training of the tiny network on the demo data."""
     return ['--network', 'tiny', '--dataset', 'voc', '--data-root', demo, '--train', 'train',
             '--val', 'val', '--num-workers', '0', '--log-interval', '0', '--epochs', str(epochs),
-            '--lr', str(lr), '--seed', str(seed), '--save-prefix', prefix] + list(extra)
+            '--lr', str(lr), '--seed', str(seed), '--save-prefix', prefix,
+            '--save-interval', '1'] + list(extra)
 
 
 def start_training(args, **kwargs):
