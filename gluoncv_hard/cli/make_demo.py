@@ -35,6 +35,9 @@ def build_parser():
                         help='faces per positive scene: 1..N (default: %(default)s)')
     parser.add_argument('--hard-fraction', type=float, default=generate.DEFAULT_HARD_FRACTION,
                         help='probability that a pasted patch is hard (default: %(default)s)')
+    parser.add_argument('--heldout-backgrounds', nargs='+', default=[], metavar='NAME',
+                        help='backgrounds kept out of the train/val scenes; the negative scenes '
+                             '(pool and test) use only these (the mining scenario)')
     parser.add_argument('--force', action='store_true',
                         help='replace OUT even if it is a non-empty directory not made by this '
                              'generator')
@@ -49,7 +52,8 @@ def run(argv=None):
     return generate.generate_demo_dataset(
         args.out, seed=args.seed, n_train=args.n_train, n_val=args.n_val,
         n_negatives_pool=args.n_negatives_pool, n_negatives_test=args.n_negatives_test,
-        max_faces=args.max_faces, hard_fraction=args.hard_fraction, force=args.force,
+        max_faces=args.max_faces, hard_fraction=args.hard_fraction,
+        heldout_backgrounds=args.heldout_backgrounds, force=args.force,
         progress=not args.quiet)
 
 

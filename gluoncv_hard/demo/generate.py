@@ -126,6 +126,20 @@ def _check_parameters(seed, counts, max_faces, max_distractors_positive,
                          param='hard_fraction')
 
 
+def _check_heldout(names):
+    if isinstance(names, str):
+        names = [names]
+    names = tuple(sorted(set(names)))
+    unknown = [n for n in names if n not in sources.BACKGROUND_NAMES]
+    if unknown:
+        raise InputError('unknown background(s) {}; choose from {}'.format(
+            ', '.join(unknown), ', '.join(sources.BACKGROUND_NAMES)), param='heldout_backgrounds')
+    if names and len(names) == len(sources.BACKGROUND_NAMES):
+        raise InputError('holding out every background leaves none for the scenes with faces',
+                         param='heldout_backgrounds')
+    return names
+
+
 def _readme(seed, parameters, summary):
     counts = summary['images']
     by_reason = ', '.join('{} {}'.format(reason, count)
@@ -197,7 +211,8 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
                           max_faces=DEFAULT_MAX_FACES,
                           max_distractors_positive=DEFAULT_MAX_DISTRACTORS_POSITIVE,
                           max_distractors_negative=DEFAULT_MAX_DISTRACTORS_NEGATIVE,
-                          hard_fraction=DEFAULT_HARD_FRACTION, force=False, progress=True):
+                          hard_fraction=DEFAULT_HARD_FRACTION, heldout_backgrounds=(),
+                          force=False, progress=True):
     """Build the demo data set in ``out_dir``.
 
     Parameters
@@ -218,6 +233,12 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
         Unlabelled non-face patches per scene are drawn uniformly from 0..max.
     hard_fraction : float
         Probability that a pasted patch gets a hard style (tiny, blur, low_contrast, truncated).
+    heldout_backgrounds : sequence of str
+        Background names (``sources.BACKGROUND_NAMES``) kept out of the train and val scenes:
+        the negative scenes (``negatives/pool`` and ``negatives/test``) are cut from these
+        only, so the detector meets them first in the pool it mines and in the held-out
+        false-detection test (the mining scenario of ``bench/accuracy.py``). Empty (default):
+        every split uses every background.
     force : bool
         Replace a non-empty ``out_dir`` that is not a finished demo data set.
     progress : bool
@@ -244,13 +265,21 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
               'negatives_test': n_negatives_test}
     _check_parameters(seed, counts, max_faces, max_distractors_positive, max_distractors_negative,
                       hard_fraction)
+    heldout = _check_heldout(heldout_backgrounds)
     seed = int(seed)
     parameters = {'counts': {k: int(v) for k, v in counts.items()}, 'max_faces': int(max_faces),
                   'max_distractors_positive': int(max_distractors_positive),
                   'max_distractors_negative': int(max_distractors_negative),
                   'hard_fraction': float(hard_fraction)}
+    if heldout:
+        # Only when set: the parameters (and README) of default data sets stay as they were.
+        parameters['heldout_backgrounds'] = list(heldout)
     patches = sources.load_lfw_patches()
     backgrounds = sources.load_backgrounds()
+    scene_backgrounds = {
+        True: {k: v for k, v in backgrounds.items() if k not in heldout},
+        False: {k: v for k, v in backgrounds.items() if k in heldout} if heldout else backgrounds,
+    }
     out_dir = os.path.abspath(out_dir)
 
     records = []
@@ -271,8 +300,8 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
                 n_faces = int(rng.integers(1, max_faces + 1)) if split.has_faces else 0
                 n_distractors = int(rng.integers(0, max_distractors + 1))
                 image, record = render.compose_scene(
-                    rng, backgrounds, patches, pool.faces, pool.nonfaces, n_faces, n_distractors,
-                    hard_fraction)
+                    rng, scene_backgrounds[split.has_faces], patches, pool.faces, pool.nonfaces,
+                    n_faces, n_distractors, hard_fraction)
                 image_id = '{}_{:05d}'.format(split.prefix, index)
                 image_file = '{}/{}.jpg'.format(split.image_dir, image_id)
                 staging.write_bytes_atomic(os.path.join(root, image_file),

@@ -433,3 +433,40 @@ def test_bad_parameters_are_rejected(tmp_path, kwargs, message):
         generate.generate_demo_dataset(str(tmp_path / 'x'), **dict(TINY, **kwargs))
     assert error.value.param == message
     assert not (tmp_path / 'x').exists()
+
+
+def test_heldout_backgrounds_appear_only_in_the_negative_scenes(tmp_path):
+    heldout = ['grass', 'moon', 'text']
+    out = str(tmp_path / 'heldout')
+    generate.generate_demo_dataset(out, seed=5, heldout_backgrounds=heldout,
+                                   **dict(SMALL, n_train=30, n_val=10))
+    meta = meta_of(out)
+    by_split = {}
+    for record in meta['images']:
+        by_split.setdefault(record['split'], set()).add(record['background'])
+    assert by_split['train'] and not by_split['train'] & set(heldout)
+    assert by_split['val'] and not by_split['val'] & set(heldout)
+    assert by_split['negatives_pool'] <= set(heldout)
+    assert by_split['negatives_test'] <= set(heldout)
+    assert len(by_split['negatives_pool'] | by_split['negatives_test']) >= 2
+    assert meta['parameters']['heldout_backgrounds'] == sorted(heldout)
+    # The command line says the same.
+    cli_out = str(tmp_path / 'cli')
+    make_demo.run(['--out', cli_out, '--quiet', '--n-train', '2', '--n-val', '1',
+                   '--n-negatives-pool', '4', '--n-negatives-test', '2',
+                   '--heldout-backgrounds', 'brick'])
+    negatives = [r['background'] for r in meta_of(cli_out)['images'] if not r['faces']
+                 and r['split'].startswith('negatives')]
+    assert negatives and set(negatives) == {'brick'}
+
+
+@pytest.mark.parametrize('heldout, message', [
+    (['lena'], 'unknown background'),
+    (list(sources.BACKGROUND_NAMES), 'leaves none'),
+])
+def test_bad_heldout_backgrounds_are_refused_before_any_output(tmp_path, heldout, message):
+    out = tmp_path / 'never'
+    with pytest.raises(InputError, match=message) as info:
+        generate.generate_demo_dataset(str(out), heldout_backgrounds=heldout, **TINY)
+    assert info.value.param == 'heldout_backgrounds'
+    assert not out.exists()
