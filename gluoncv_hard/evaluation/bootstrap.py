@@ -540,8 +540,8 @@ def _section_metrics(table, section, weights, prefix):
             coco[key].append(precision[:, index[key][0]].mean(axis=1) if len(index[key])
                              else np.full(len(weights), np.nan))
     values = {}
-    for metric, per_class in (('voc07', ap07), ('voc12', ap12)):
-        per_class = np.stack(per_class, axis=1)
+    for metric, class_values in (('voc07', ap07), ('voc12', ap12)):
+        per_class = np.stack(class_values, axis=1)
         values['{}/{}/mAP'.format(prefix, metric)] = _mean_over_defined(per_class)
         for c, name in enumerate(table.class_names):
             values['{}/{}/per_class/{}'.format(prefix, metric, name)] = per_class[:, c]
