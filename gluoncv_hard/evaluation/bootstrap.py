@@ -89,7 +89,6 @@ _COCO_EPS = np.spacing(1)
 # Resamples are processed in chunks of about this many (resample, threshold, detection) cells:
 # large enough to amortise NumPy's per-call cost, small enough to stay in a few MB.
 _CHUNK_CELLS = 1 << 20
-_SECTIONS = ('positive_images', 'all_images')
 
 
 class ClassOutcomes(NamedTuple):
