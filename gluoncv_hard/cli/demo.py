@@ -73,6 +73,7 @@ def run(argv=None):
     from gluoncv_hard.engine.devices import parse_contexts
     from gluoncv_hard.engine.report import evaluate_checkpoint
     from gluoncv_hard.engine.trainer import train
+    from gluoncv_hard.evaluation.bootstrap import DEFAULT_RESAMPLES
     if is_complete_output(args.data_root):
         print('Demo data: using {}'.format(args.data_root))
     else:
@@ -89,9 +90,11 @@ def run(argv=None):
     print('\nEvaluation: gluoncv-hard-eval ' + shlex.join([
         '--params', checkpoint, '--data-root', args.data_root, '--val', 'val', '--neg-val',
         negatives_test, '--out', report_path, '--num-workers', str(args.num_workers)]))
+    # The eval command's default --bootstrap, so that the printed command writes this report.
     report = evaluate_checkpoint(checkpoint, parse_contexts(''), data_root=args.data_root,
                                  val='val', neg_val=[negatives_test],
-                                 num_workers=args.num_workers, progress=True)
+                                 num_workers=args.num_workers, progress=True,
+                                 bootstrap=DEFAULT_RESAMPLES)
     show_report(report, report_path)
     print('\nDone in {:.0f} s. Checkpoints, log and metrics: {}_*'.format(
         time.time() - start, prefix))

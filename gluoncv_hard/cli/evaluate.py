@@ -2,7 +2,8 @@
 
 Evaluates a trained network with hard boxes ignored: VOC07 and VOC12 mAP at IoU 0.5 (GluonCV's
 metrics with ``gt_difficults``), COCO-style AP@[.5:.95] with hard boxes as ignore regions, and
-false detections on images without objects. Prints a table and writes one JSON report
+false detections on images without objects, each with a 95% bootstrap confidence interval
+over images (``--bootstrap``). Prints a table and writes one JSON report
 (:mod:`gluoncv_hard.engine.report`).
 """
 import argparse
@@ -15,6 +16,7 @@ from gluoncv_hard.cli.options import (
 )
 from gluoncv_hard.cli.status import add_debug_argument, exit_status
 from gluoncv_hard.errors import InputError
+from gluoncv_hard.evaluation.bootstrap import DEFAULT_RESAMPLES
 
 __all__ = ['build_parser', 'show_report', 'run', 'main']
 
@@ -32,9 +34,26 @@ def build_parser():
         'val': "labelled images (voc: image sets, default 'val')",
         'neg_val': 'images without objects; repeatable'})
     add_device_arguments(p, num_workers=2)
+    p.add_argument('--bootstrap', type=_resample_count, default=DEFAULT_RESAMPLES, metavar='N',
+                   help='95%% confidence intervals on every metric by N bootstrap resamples '
+                        'of the images (positive and negative images resampled separately, '
+                        'seed 0); in the table beside the headline numbers and under '
+                        '"intervals" in the JSON report; 0: no intervals')
     p.add_argument('--out', default='', help='write the JSON report here')
     add_debug_argument(p)
     return p
+
+
+def _resample_count(text):
+    """argparse type of ``--bootstrap``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            'expected 0 (no intervals) or a number of resamples, got {!r}'.format(text))
+    return value
 
 
 def show_report(report, out=''):
@@ -61,7 +80,8 @@ def run(argv=None):
         args.params, ctx, dataset=args.dataset, val=val, data_root=args.data_root,
         neg_val=args.neg_val, network=args.network,
         classes=read_class_names(args.classes) if args.classes else None,
-        use_fpn=args.use_fpn or None, num_workers=args.num_workers, progress=True)
+        use_fpn=args.use_fpn or None, num_workers=args.num_workers, progress=True,
+        bootstrap=args.bootstrap)
     show_report(report, args.out)
     return report
 

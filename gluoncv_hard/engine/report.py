@@ -10,7 +10,7 @@ __all__ = ['evaluate_checkpoint', 'write_report']
 
 def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_val=(),
                         network=None, classes=None, use_fpn=None, num_workers=2,
-                        progress=False):
+                        progress=False, bootstrap=0):
     """Evaluate the checkpoint ``params`` on a labelled set and on images without objects.
 
     Parameters
@@ -28,6 +28,9 @@ def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_va
         :func:`gluoncv_hard.engine.networks.load_trained_network`).
     num_workers : int
     progress : bool
+    bootstrap : int
+        Resamples of the images for 95% confidence intervals on every metric (the report's
+        ``intervals``); 0 (default): none. ``gluoncv-hard-eval`` passes its ``--bootstrap``.
 
     Returns
     -------
@@ -47,7 +50,7 @@ def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_va
         raise InputError('nothing to evaluate: give val and/or neg_val')
     net.hybridize(static_alloc=True)
     report = evaluate_network(net, ctx, classes, labelled, negatives, num_workers=num_workers,
-                              progress=progress)
+                              progress=progress, bootstrap=bootstrap)
     report['params'] = params
     return report
 

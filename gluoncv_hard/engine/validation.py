@@ -8,11 +8,12 @@ __all__ = ['evaluate_network', 'headline_metrics']
 
 
 def evaluate_network(net, ctx, class_names, dataset=None, negatives=None, num_workers=0,
-                     progress=False):
+                     progress=False, bootstrap=0):
     """Run ``net`` over ``dataset`` (labelled; hard boxes ignored) and ``negatives``.
 
     Returns :meth:`gluoncv_hard.evaluation.DetectionEvaluator.report`: VOC07/VOC12 mAP at IoU
-    0.5 and COCO-style AP@[.5:.95] on the labelled images, false detections on the negatives.
+    0.5 and COCO-style AP@[.5:.95] on the labelled images, false detections on the negatives;
+    with ``bootstrap`` > 0 resamples, also their confidence intervals over images.
     """
     evaluator = DetectionEvaluator(class_names)
     for name, data, negative in (('val', dataset, False), ('negatives', negatives, True)):
@@ -25,7 +26,7 @@ def evaluate_network(net, ctx, class_names, dataset=None, negatives=None, num_wo
         for p in predictions:
             evaluator.update('{}:{}'.format(name, data.image_id(p.index)), p.boxes, p.scores,
                              p.labels, None if negative else p.gt_label)
-    return evaluator.report()
+    return evaluator.report(bootstrap=bootstrap)
 
 
 def headline_metrics(report):

@@ -11,10 +11,19 @@ Report sections:
 - ``all_images``: the same over positive and negative images, so false detections on negatives
   lower precision; ``None`` when there is no negative image (it would equal the above).
 - ``negative_images``: false-detection counts on negatives (see `.negatives`).
+- ``intervals`` (only with ``report(bootstrap=N)``, N > 0): for every number above (per class
+  too), and for the fraction of hard boxes with a confident detection, the percentile bootstrap
+  interval over images (see `.bootstrap`).
 """
 import numpy as np
 
 from gluoncv_hard import schema
+from gluoncv_hard.evaluation.bootstrap import (
+    DEFAULT_LEVEL,
+    HARD_DETECTION_IOU_THRESH,
+    bootstrap_intervals,
+    make_outcome_table,
+)
 from gluoncv_hard.evaluation.coco import HARD_OVERLAP_MODES, IOU_THRESHOLDS, MAX_DETS, coco_map
 from gluoncv_hard.evaluation.detections import make_image_record
 from gluoncv_hard.evaluation.negatives import (
@@ -77,6 +86,7 @@ class DetectionEvaluator:
     def reset(self):
         """Forget every image."""
         self._positive = []  # ImageRecord
+        self._positive_ids = []
         self._negative = []  # ImageRecord
         self._negative_ids = []
         self._seen_ids = set()
@@ -111,6 +121,7 @@ class DetectionEvaluator:
         self._seen_ids.add(image_id)
         if len(record.gt_label):
             self._positive.append(record)
+            self._positive_ids.append(image_id)
         else:
             self._negative.append(record)
             self._negative_ids.append(image_id)
@@ -125,8 +136,29 @@ class DetectionEvaluator:
                              hard_overlap=self.hard_overlap),
         }
 
-    def report(self):
+    def outcome_table(self):
+        """Every image's matched detections, for bootstrap intervals (see `.bootstrap`).
+
+        Returns
+        -------
+        OutcomeTable
+            Positive images first, then negative ones, each in the order they were added (the
+            order of the report's ``all_images`` metrics), with the evaluator's settings.
+        """
+        return make_outcome_table(self._positive + self._negative, self.class_names,
+                                  image_ids=self._positive_ids + self._negative_ids,
+                                  voc_iou_thresh=self.voc_iou_thresh, max_dets=self.max_dets,
+                                  hard_overlap=self.hard_overlap)
+
+    def report(self, bootstrap=0, bootstrap_seed=0):
         """Every metric, as a JSON-serialisable dict (undefined values are ``None``).
+
+        Parameters
+        ----------
+        bootstrap : int
+            Resamples of the images for confidence intervals; 0 (default): none.
+        bootstrap_seed : int
+            Seed of the resamples (the same seed gives the same intervals).
 
         Returns
         -------
@@ -136,8 +168,14 @@ class DetectionEvaluator:
             ``positive_images``, ``all_images`` (each ``voc07``/``voc12``: ``per_class``,
             ``mAP``; ``coco``: ``AP``, ``AP50``, ``AP75``, ``AR``, ``per_class``) and
             ``negative_images`` (`negative_image_stats` plus ``headline``, the entry of
-            ``by_threshold`` at score 0.5).
+            ``by_threshold`` at score 0.5). With ``bootstrap > 0`` also ``intervals``:
+            ``{metric: {'value', 'low', 'high', 'level', 'resamples'}}`` with the metric
+            names of `.bootstrap` (``'positive_images/voc07/mAP'``, ...), and
+            ``settings['bootstrap']`` (``resamples``, ``seed``, ``level``, what is resampled).
         """
+        if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0:
+            raise ValueError('bootstrap must be 0 (no intervals) or a number of resamples, '
+                             'got {!r}'.format(bootstrap))
         num_classes = len(self.class_names)
         num_boxes = np.zeros(num_classes, dtype=np.int64)
         num_hard = np.zeros(num_classes, dtype=np.int64)
@@ -152,7 +190,7 @@ class DetectionEvaluator:
                                          self.score_thresholds)
         negatives['headline'] = next(entry for entry in negatives['by_threshold']
                                      if entry['threshold'] == HEADLINE_SCORE_THRESHOLD)
-        return {
+        report = {
             'class_names': list(self.class_names),
             'settings': {
                 'voc_iou_thresh': self.voc_iou_thresh,
@@ -170,14 +208,31 @@ class DetectionEvaluator:
                            if self._negative else None),
             'negative_images': negatives,
         }
+        if bootstrap:
+            report['settings']['bootstrap'] = {
+                'resamples': int(bootstrap), 'seed': int(bootstrap_seed), 'level': DEFAULT_LEVEL,
+                'method': 'percentile; positive and negative images resampled separately',
+                'hard_detection': 'score >= {}, VOC IoU >= {}, any class'.format(
+                    HEADLINE_SCORE_THRESHOLD, HARD_DETECTION_IOU_THRESH)}
+            report['intervals'] = bootstrap_intervals(self.outcome_table(), int(bootstrap),
+                                                      seed=bootstrap_seed)
+        return report
 
 
 def _fmt(value, width=7):
     return '{:>{w}}'.format('-' if value is None else '{:.4f}'.format(value), w=width)
 
 
+def _percent(value):
+    return '-' if value is None else '{:.1f}%'.format(100 * value)
+
+
 def format_table(report, num_hardest=5):
     """Render a `DetectionEvaluator.report` as a plain-text table.
+
+    With an ``intervals`` section, the headline numbers get their intervals: two rows (low,
+    high) under each mean row, the interval of the headline negative-image row beside it, and
+    a line on hard boxes with a confident detection.
 
     Parameters
     ----------
@@ -207,14 +262,30 @@ def format_table(report, num_hardest=5):
             _fmt(metrics['voc12']['per_class'][name]), _fmt(coco['AP']), _fmt(coco['AP50']),
             _fmt(coco['AP75']), w=name_width))
     lines.append('-' * len(header))
-    rows = [('mean', metrics)]
+    rows = [('mean', 'positive_images')]
     if report['all_images'] is not None:
-        rows.append(('mean, all images', report['all_images']))
-    for label, section in rows:
+        rows.append(('mean, all images', 'all_images'))
+    intervals = report.get('intervals')
+    level = '{:g}%'.format(100 * report['settings']['bootstrap']['level']) if intervals else ''
+    for label, prefix in rows:
+        section = report[prefix]
         lines.append('{:<{w}} {:>6} {:>6} {} {} {} {} {}'.format(
             label, '', '', _fmt(section['voc07']['mAP']), _fmt(section['voc12']['mAP']),
             _fmt(section['coco']['AP']), _fmt(section['coco']['AP50']),
             _fmt(section['coco']['AP75']), w=name_width))
+        if intervals:
+            names = ['voc07/mAP', 'voc12/mAP', 'coco/AP', 'coco/AP50', 'coco/AP75']
+            for bound in ('low', 'high'):
+                lines.append('{:<{w}} {:>6} {:>6} {}'.format(
+                    '  {} {}'.format(level, bound), '', '', ' '.join(
+                        _fmt(intervals['{}/{}'.format(prefix, name)][bound])
+                        for name in names), w=name_width))
+    if intervals:
+        hard = intervals['hard_boxes/confident_detection_rate']
+        if hard['value'] is not None:
+            lines.append('Hard boxes with a confident detection: {} ({}: {} - {}; {})'.format(
+                _percent(hard['value']), level, _percent(hard['low']), _percent(hard['high']),
+                report['settings']['bootstrap']['hard_detection']))
 
     negatives = report['negative_images']
     lines += ['', 'Negative images: {} (every detection is false)'.format(negatives['num_images'])]
@@ -223,6 +294,12 @@ def format_table(report, num_hardest=5):
                                                         'images with any'))
         for entry in negatives['by_threshold']:
             marker = ' *' if entry['threshold'] == negatives['headline']['threshold'] else ''
+            if marker and intervals:
+                per_image = intervals['negative_images/mean_per_image']
+                with_any = intervals['negative_images/fraction_of_images']
+                marker += '  {}: {:.3f} - {:.3f} per image, {} - {} with any'.format(
+                    level, per_image['low'], per_image['high'], _percent(with_any['low']),
+                    _percent(with_any['high']))
             lines.append('{:>8.2f} {:>8} {:>10.3f} {:>15.1f}%{}'.format(
                 entry['threshold'], entry['total'], entry['mean_per_image'],
                 100 * entry['fraction_of_images'], marker))
@@ -231,4 +308,8 @@ def format_table(report, num_hardest=5):
         if hardest:
             lines.append('Highest-scoring negatives: ' + ', '.join(
                 '{} ({:.3f})'.format(e['image_id'], e['max_score']) for e in hardest))
+    if intervals:
+        lines += ['', '{} intervals: percentile bootstrap over images, {} resamples, positive '
+                      'and negative images resampled separately.'
+                      .format(level, report['settings']['bootstrap']['resamples'])]
     return '\n'.join(lines)
