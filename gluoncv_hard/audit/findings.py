@@ -14,7 +14,9 @@ Per image (:func:`classify_image`), with *confident* detections = ``score >= sco
   of its class (several detections may match one box: duplicates are the detector's business,
   not the labels');
 - **hard hit**: a confident detection that matches no normal box but a hard box of its class
-  (``IoU >= iou_thresh``): not an error, as in the evaluation;
+  (``IoU >= iou_thresh``): not an error of the detector, as in the evaluation, and not in the
+  badness; the report lists them because a box the detector finds with confidence may be
+  labelled hard by mistake;
 - **false alarm**: any other confident detection;
 - **suspect**: a false alarm with ``score >= suspect_thresh`` whose IoU with every GT box (any
   class, hard or not) is below ``near_iou``: confident, and nowhere near a label. Maybe an

@@ -2,7 +2,8 @@
 
 ``OUT/index.html`` lists the images worst first (see :mod:`gluoncv_hard.audit`): a thumbnail
 (``OUT/img/NNNNN.png``) with the boxes drawn in the project's shared colours, the counts, and the
-coordinates of every missed box and suspect. Images without findings are listed by name only.
+coordinates of every missed box, suspect and hard hit. Images without findings are listed by
+name only.
 ``OUT/audit.csv`` has one row per audited image. Every file is written atomically, the page
 last, so an ``index.html`` always refers to complete thumbnails.
 """
@@ -32,7 +33,7 @@ LEGEND = [
 ]
 CSV_COLUMNS = ['rank', 'image', 'path', 'fold', 'badness', 'missed', 'false_alarms', 'suspects',
                'hard_hits', 'matched', 'num_gt', 'num_hard', 'max_suspect_score',
-               'missed_boxes', 'suspect_boxes']
+               'missed_boxes', 'suspect_boxes', 'hard_hit_boxes']
 
 
 def thumbnail_name(rank):
@@ -93,11 +94,18 @@ def _missed_boxes(audit, class_names):
                            _box_text(row[schema.BOX])) for row in rows]
 
 
-def _suspect_boxes(audit, class_names):
-    s = audit.findings.suspects
+def _detection_boxes(audit, indices, class_names):
     return ['{} {} score {:.2f}'.format(_class_name(audit.det_labels[i], class_names),
                                         _box_text(audit.det_boxes[i]), audit.det_scores[i])
-            for i in s]
+            for i in indices]
+
+
+def _suspect_boxes(audit, class_names):
+    return _detection_boxes(audit, audit.findings.suspects, class_names)
+
+
+def _hard_hit_boxes(audit, class_names):
+    return _detection_boxes(audit, audit.findings.hard_hits, class_names)
 
 
 def _class_name(class_id, class_names):
@@ -109,7 +117,9 @@ def _class_name(class_id, class_names):
 
 def audit_csv_text(audits, class_names=None):
     """CSV with one row per audit in the given order (``CSV_COLUMNS``); boxes are
-    ``class xmin ymin xmax ymax[ score s]`` in pixels, separated by ``;``."""
+    ``class xmin ymin xmax ymax[ score s]`` in pixels, separated by ``;``. The last column,
+    ``hard_hit_boxes``, lists the confident detections on boxes labelled hard (a hard flag
+    that may be wrong)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
     writer.writerow(CSV_COLUMNS)
@@ -121,7 +131,8 @@ def audit_csv_text(audits, class_names=None):
                          int(schema.is_hard(a.gt_label[:, schema.HARD]).sum()),
                          '{:.4f}'.format(a.max_suspect_score),
                          '; '.join(_missed_boxes(a, class_names)),
-                         '; '.join(_suspect_boxes(a, class_names))])
+                         '; '.join(_suspect_boxes(a, class_names)),
+                         '; '.join(_hard_hit_boxes(a, class_names))])
     return buffer.getvalue()
 
 
@@ -155,6 +166,8 @@ def audit_html(audits, thumbnails, title, summary_lines, class_names=None,
                                                 len(f.matched), a.fold)]
         details += ['suspect: ' + text for text in _suspect_boxes(a, class_names)]
         details += ['missed: ' + text for text in _missed_boxes(a, class_names)]
+        details += ['hard hit (is the hard flag right?): ' + text
+                    for text in _hard_hit_boxes(a, class_names)]
         parts.append(
             '<tr><td class="num">{}</td><td><code>{}</code><br><small>{}</small></td>'
             '<td><ul>{}</ul></td><td><img src="{}" alt="{}"></td></tr>'.format(

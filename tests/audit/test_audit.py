@@ -338,3 +338,40 @@ def test_end_to_end_with_real_fold_models(planted, tmp_path):
     for rank, a in enumerate(audits, 1):
         thumb = os.path.join(out, audit_report.thumbnail_name(rank))
         assert os.path.isfile(thumb) == bool(a.badness or len(a.findings.hard_hits))
+
+
+def test_hard_hits_are_listed_as_possible_wrong_hard_flags(tmp_path):
+    path = str(tmp_path / 'x.png')
+    cv2.imwrite(path, np.full((60, 80, 3), 128, np.uint8))
+    gt = label((10, 10, 30, 30, FACE, 0), (40, 10, 60, 30, FACE, 1))
+    dets = np.array([[10, 10, 30, 30], [42, 12, 58, 28]], np.float64)  # IoU 0.64 with hard
+    scores = np.array([0.9, 0.75])
+    findings = audit.classify_image(dets, scores, np.array([0, 0]), gt)
+    assert findings.hard_hits.tolist() == [1] and audit.badness(findings) == 0
+    a = audit.ImageAudit(0, 'x', path, 0, gt, dets, scores, np.array([0, 0]), findings)
+    index = audit_report.write_audit_report(str(tmp_path / 'out'), [a], [], ['face'])
+    with open(os.path.join(str(tmp_path / 'out'), 'audit.csv')) as f:
+        (row,) = list(csv.DictReader(f))
+    assert audit_report.CSV_COLUMNS[-1] == 'hard_hit_boxes'
+    assert row['hard_hit_boxes'] == 'face 42 12 58 28 score 0.75' and row['hard_hits'] == '1'
+    with open(index, encoding='utf-8') as f:
+        assert 'hard hit (is the hard flag right?): face 42 12 58 28 score 0.75' in f.read()
+
+
+def test_a_fold_without_a_matching_record_is_trained_again(tmp_path):
+    import json
+    folder = str(tmp_path / 'fold_0')
+    os.makedirs(folder)
+    lst = os.path.join(folder, 'train.lst')
+    with open(lst, 'w') as f:
+        f.write('0\t4\t6\t1\t1\tx.jpg\n')
+    config = audit_folds.fold_train_config(TrainConfig.create(network='tiny', epochs=1), lst,
+                                           folder)
+    assert audit_folds.finished_fold_checkpoint(config, lst, folder) is None  # no record
+    record = os.path.join(folder, audit_folds.FOLD_DONE)
+    with open(record, 'w') as f:
+        f.write('{not json')
+    assert audit_folds.finished_fold_checkpoint(config, lst, folder) is None
+    with open(record, 'w') as f:  # a record whose checkpoint is not there
+        json.dump({'checkpoint': 'model_last.params', 'train_flags': config.to_flags()}, f)
+    assert audit_folds.finished_fold_checkpoint(config, lst, folder) is None
