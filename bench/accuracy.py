@@ -90,7 +90,16 @@ def _schedule(epochs, lr):
 @contextlib.contextmanager
 def _output_to(log_path):
     """Send this process's stdout and stderr (file descriptors too: MXNet writes there) to
-    ``log_path``; a worker runs one job, so nothing else shares them."""
+    ``log_path``; a worker runs one job, so nothing else shares them.
+
+    Also makes the worker's own data loaders fork: a process started by ``spawn`` inherits
+    ``spawn`` as its default start method, and MXNet's DataLoader workers started that way get
+    the data set's NDArrays through shared memory that they cannot map ("Failed to map shared
+    memory ... Permission denied").
+    """
+    import warnings
+    multiprocessing.set_start_method('fork', force=True)
+    warnings.simplefilter('ignore')
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -154,10 +163,7 @@ def load_table(path):
 
 def _train_job(config, log_path, data_root, neg_test, predictions, num_workers):
     """Worker: one training run, then the predictions of its last checkpoint."""
-    import warnings
-
     from gluoncv_hard.engine.trainer import train
-    warnings.simplefilter('ignore')
     with _output_to(log_path):
         result = train(config)
         save_predictions(result.last, data_root, neg_test, predictions, num_workers)
@@ -165,17 +171,13 @@ def _train_job(config, log_path, data_root, neg_test, predictions, num_workers):
 
 def _rounds_job(config, log_path):
     """Worker: the mining rounds loop."""
-    import warnings
-
     from gluoncv_hard.mining.loop import run_rounds
-    warnings.simplefilter('ignore')
     with _output_to(log_path):
         run_rounds(config)
 
 
 def _predict_job(params, data_root, neg_test, predictions, num_workers, log_path):
-    import warnings
-    warnings.simplefilter('ignore')
+    """Worker: the predictions of one checkpoint."""
     with _output_to(log_path):
         save_predictions(params, data_root, neg_test, predictions, num_workers)
 
