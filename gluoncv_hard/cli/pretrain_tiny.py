@@ -21,9 +21,9 @@ another file: set {}=FILE for gluoncv-hard-train --network tiny --pretrained-bas
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='gluoncv-hard-pretrain-tiny',
-        description='Pretrain the tiny detector\'s backbone on background / face / non-face '
-                    'windows rendered from the demo sources (train identities only; the mining '
-                    'scenario\'s backgrounds left out) and save its features parameters with a '
+        description='Pretrain the tiny detector\'s backbone on background / face / non-face\n'
+                    'windows rendered from the demo sources (train identities only; the mining\n'
+                    'scenario\'s backgrounds left out) and save its features parameters with a\n'
                     'JSON sidecar (settings, held-out accuracy, SHA-256).',
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', required=True, metavar='FILE.params',
@@ -50,7 +50,8 @@ def build_parser():
     parser.add_argument('--heldout-backgrounds', nargs='*',
                         default=list(sources.MINING_HELDOUT_BACKGROUNDS), metavar='NAME',
                         help='backgrounds no window is cut from (default: the mining '
-                             'scenario\'s, %(default)s; none: give the flag alone)')
+                             'scenario\'s, {}; none: give the flag alone)'.format(
+                                 ' '.join(sources.MINING_HELDOUT_BACKGROUNDS)))
     parser.add_argument('--log-interval', type=int, default=100,
                         help='report loss and accuracy every N iterations (default: '
                              '%(default)s; 0: never)')
