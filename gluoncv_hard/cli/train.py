@@ -44,7 +44,10 @@ def build_parser():
     add_network_arguments(g, default='resnet50_v1b')
     g.add_argument('--pretrained-base', action='store_true',
                    help="start the backbone from GluonCV's ImageNet weights; they must already "
-                        'be in $MXNET_HOME/models (default ~/.mxnet/models): no downloads')
+                        'be in $MXNET_HOME/models (default ~/.mxnet/models): no downloads. '
+                        '--network tiny: the backbone pretrained offline on the demo patches '
+                        '(gluoncv-hard-pretrain-tiny; $GLUONCV_HARD_TINY_BACKBONE picks the '
+                        'file)')
     g.add_argument('--init', default='', metavar='PARAMS',
                    help='initialize from a local .params file (e.g. a GluonCV detector or one of '
                         'our checkpoints); parameters whose name or shape differ (a class '

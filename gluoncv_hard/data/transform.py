@@ -22,7 +22,13 @@ from gluoncv_hard.errors import InputError
 from gluoncv_hard.modeling.rpn_target import RPNTargetGenerator, as_numpy
 
 __all__ = ['FasterRCNNDefaultTrainTransform', 'MIXUP_LABEL_WIDTH', 'DEFAULT_TRAIN_TRANSFORM',
-           'load_transform_class']
+           'IMAGE_MEAN', 'IMAGE_STD', 'load_transform_class']
+
+# The default normalization of 0-1 RGB images (ImageNet's, as in GluonCV). The tiny backbone's
+# offline pretraining (engine/pretrain.py) normalizes its windows with the same values, so the
+# backbone sees its inputs scaled as in detection.
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
 
 # Distinct input sizes whose anchors and feature shapes are kept; a data set with many aspect
 # ratios cycles through more, and each miss costs a symbolic shape inference.
@@ -98,8 +104,8 @@ class FasterRCNNDefaultTrainTransform(gluoncv_rcnn_presets.FasterRCNNDefaultTrai
     be overridden); ``__call__`` validates what it returns and computes the targets from it.
     """
 
-    def __init__(self, short=600, max_size=1000, net=None, mean=(0.485, 0.456, 0.406),
-                 std=(0.229, 0.224, 0.225), box_norm=(1., 1., 1., 1.), num_sample=256,
+    def __init__(self, short=600, max_size=1000, net=None, mean=IMAGE_MEAN,
+                 std=IMAGE_STD, box_norm=(1., 1., 1., 1.), num_sample=256,
                  pos_iou_thresh=0.7, neg_iou_thresh=0.3, pos_ratio=0.5, flip_p=0.5, ashape=128,
                  multi_stage=False, hard_config=None, **kwargs):
         net_config = getattr(net, 'hard_config', None)

@@ -16,7 +16,6 @@ sidecar says (a run killed between two renames, files copied between checkpoints
 copy) is refused by :func:`verify_checkpoint`, which ``resume`` uses. Nothing here unpickles:
 ``.states`` files in MXNet's pickle format (older gluoncv-hard versions) are refused.
 """
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ import numpy as np
 from gluoncv_hard.engine.divergence import non_finite_arrays
 from gluoncv_hard.errors import InputError, InputNotFoundError, TrainingDiverged
 from gluoncv_hard.utils.atomic import atomic_outputs
+from gluoncv_hard.utils.digest import file_digest
 
 __all__ = ['save_checkpoint', 'read_sidecar', 'verify_checkpoint', 'check_sidecar_matches',
            'check_params_file', 'load_matching_params', 'load_trainer_states', 'trainer_states',
@@ -53,17 +53,6 @@ def sidecar_path(params_path):
 def states_path(params_path):
     """``PREFIX_TAG.states`` for ``PREFIX_TAG.params``."""
     return os.path.splitext(params_path)[0] + '.states'
-
-
-def file_digest(path):
-    """``{'bytes': size, 'sha256': hex digest}`` of a file."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-            size += len(block)
-    return {'bytes': size, 'sha256': digest.hexdigest()}
 
 
 # ---------------------------------------------------------------------------------------------

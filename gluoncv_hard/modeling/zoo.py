@@ -16,7 +16,7 @@ from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
 
 from gluoncv_hard.core.config import pop_hard_config
 from gluoncv_hard.errors import InputError, SetupError
-from gluoncv_hard.modeling import tiny
+from gluoncv_hard.modeling import tiny, tiny_backbone
 from gluoncv_hard.modeling.faster_rcnn import HardFasterRCNN
 from gluoncv_hard.modeling.rpn import pad_proposals
 
@@ -70,6 +70,8 @@ def get_model(name, classes=None, hard_config=None, **kwargs):
         ``'faster_rcnn_resnet50_v1b_custom'`` (the ``*_custom`` ones take ``classes``). GluonCV
         downloads weights for ``pretrained=True`` and ``pretrained_base=True``; offline, pass
         ``pretrained_base=False`` and load local parameters with ``net.load_parameters``.
+        ``'tiny'`` with ``pretrained_base=True`` loads the offline-pretrained backbone
+        (:mod:`gluoncv_hard.modeling.tiny_backbone`) into ``features``; ``'tiny_fpn'`` has none.
     classes : list of str
     hard_config : gluoncv_hard.HardConfig, optional
         Default ``HardConfig()``; or pass the five hard keyword arguments (``hard_policy`` ...).
@@ -83,11 +85,16 @@ def get_model(name, classes=None, hard_config=None, **kwargs):
             raise InputError("network {!r} needs classes=[...]".format(name), param='classes')
         parts, defaults = TINY_NETWORKS[name]
         features, top_features, box_features = parts()
-        for unused in ('pretrained', 'pretrained_base'):
-            kwargs.pop(unused, None)  # nothing to download for these
-        return pad_proposals(HardFasterRCNN(
+        kwargs.pop('pretrained', None)  # no whole tiny detector is pretrained
+        pretrained_base = kwargs.pop('pretrained_base', False)
+        net = pad_proposals(HardFasterRCNN(
             features, top_features, list(classes), box_features=box_features,
             hard_config=hard_config, **dict(defaults, **kwargs)))
+        if pretrained_base:
+            # Only the backbone gets values; the rest is left to the caller's initialization
+            # (initialize_missing leaves these alone).
+            tiny_backbone.load_backbone(net, check_pretrained_base(name))
+        return net
     backbone = _fpn_backbone(name, kwargs)
     if backbone is not None:
         if not classes:
@@ -148,11 +155,21 @@ def zoo_name(network, use_fpn):
                          ', '.join(('tiny_fpn',) + FPN_BACKBONES)), param='network')
 
 
-def check_pretrained_base(network):
-    """GluonCV's ImageNet weights for ``network`` must already be on disk (no downloads here)."""
+def check_pretrained_base(network, use_fpn=False):
+    """The pretrained backbone of ``network`` must already be on disk (no downloads here);
+    returns its path.
+
+    ``tiny``: the offline-pretrained backbone (``modeling.tiny_backbone``: the shipped file or
+    ``$GLUONCV_HARD_TINY_BACKBONE``), checked against its sidecar's SHA-256. ``tiny_fpn`` has
+    none. Other networks: GluonCV's ImageNet weights in ``$MXNET_HOME/models``.
+    """
     if network in TINY_NETWORKS:
-        raise InputError('the tiny networks have no pretrained backbone',
-                         param='pretrained_base')
+        if zoo_name(network, use_fpn)[0] != 'tiny':
+            raise InputError('the tiny_fpn network has no pretrained backbone (only tiny has '
+                             'one)', param='pretrained_base')
+        path = tiny_backbone.backbone_path()
+        tiny_backbone.read_backbone(path)
+        return path
     from gluoncv.model_zoo.model_store import short_hash
     root = os.path.join(os.environ.get('MXNET_HOME', os.path.join('~', '.mxnet')), 'models')
     path = os.path.expanduser(os.path.join(root, '{}-{}.params'.format(network,
@@ -172,18 +189,19 @@ def build_network(network, classes, use_fpn=False, pretrained_base=False,
     """A :class:`gluoncv_hard.HardFasterRCNN` for ``--network`` with the data set's classes.
 
     ``hard_config`` (or the five hard keyword arguments) as for :func:`get_model`; the other
-    ``options`` are GluonCV network arguments (e.g. ``short``, ``max_size``).
+    ``options`` are GluonCV network arguments (e.g. ``short``, ``max_size``). ``pretrained_base``
+    needs the backbone on disk (:func:`check_pretrained_base`); for ``tiny`` its values are in
+    ``net.features`` on return, the rest is uninitialized as without it.
 
     Raises ``InputError`` (``param='short'``) when the network cannot train on images of its
     ``short``/``max_size`` (see :func:`check_input_size`).
     """
     name, extra = zoo_name(network, use_fpn)
     if pretrained_base:
-        check_pretrained_base(network)
-    if name not in TINY_NETWORKS:
-        extra['pretrained_base'] = pretrained_base
-        if name != _FPN_NAME.format(network):
-            extra['transfer'] = None
+        check_pretrained_base(network, use_fpn)  # before building: the error comes first
+    extra['pretrained_base'] = pretrained_base
+    if name not in TINY_NETWORKS and name != _FPN_NAME.format(network):
+        extra['transfer'] = None
     net = get_model(name, classes=list(classes), per_device_batch_size=per_device_batch_size,
                     hard_config=pop_hard_config(options, hard_config), **extra, **options)
     check_input_size(net, network + (' (FPN)' if use_fpn and network != 'tiny_fpn' else ''))

@@ -202,7 +202,7 @@ def test_zoo_errors_are_input_errors_naming_the_parameter():
     cases = [(lambda: gluoncv_hard.get_model('tiny'), 'classes'),
              (lambda: gluoncv_hard.get_model('mobilenet0.25'), 'name'),
              (lambda: zoo_name('resnet18_v1b', False), 'network'),
-             (lambda: build_network('tiny', ['a'], pretrained_base=True), 'pretrained_base')]
+             (lambda: build_network('tiny_fpn', ['a'], pretrained_base=True), 'pretrained_base')]
     for call, param in cases:
         with pytest.raises(InputError) as info:
             call()
