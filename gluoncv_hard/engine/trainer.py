@@ -51,7 +51,7 @@ from gluoncv_hard.engine.distributed import (
 )
 from gluoncv_hard.engine.divergence import DivergenceGuard
 from gluoncv_hard.engine.networks import initialize_missing
-from gluoncv_hard.engine.plot import plot_run
+from gluoncv_hard.engine.plot import METRICS_SUFFIX, plot_run
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
 from gluoncv_hard.errors import InputError, TrainingDiverged
@@ -66,7 +66,6 @@ __all__ = ['train', 'TrainResult', 'TrainingDiverged', 'lr_at', 'epoch_batches',
            'trainable_in_structure_order']
 
 logger = logging.getLogger('gluoncv_hard.train')
-METRICS_SUFFIX = '_metrics.jsonl'
 
 
 @dataclass(frozen=True)
@@ -581,7 +580,9 @@ def _save(session, prefix, tag, state, before_commit=None):
 
 def _drop_metrics_lines(prefix, start_epoch):
     """Remove from ``PREFIX_metrics.jsonl`` (atomically) the lines of epochs ``start_epoch`` and
-    later: a resumed run writes them again. Returns their epochs."""
+    later, which this run writes again: after a resume, lines written after the checkpoint (a
+    kill between an epoch's line and its checkpoint, or a resume from an older checkpoint); in a
+    new run, the lines of the run whose checkpoints it replaces. Returns their epochs."""
     path = prefix + METRICS_SUFFIX
     try:
         with open(path, 'rb') as f:
@@ -680,14 +681,14 @@ def _run(config, progress):
         try:
             for path in remove_stale_temps(os.path.dirname(os.path.abspath(prefix))):
                 logger.info('Removed %s, a temporary file of a run that was killed', path)
-            dropped = _drop_metrics_lines(prefix, session.start_epoch) \
-                if config.output.resume else []
+            dropped = _drop_metrics_lines(prefix, session.start_epoch)
         except OSError as e:
             raise _OutputWriteFailed(e) from None
         if dropped:
-            logger.info('Resume: removed the lines of epoch%s %s from %s%s: the checkpoint '
-                        'resumed is older, and they are written again', 's' * (len(dropped) > 1),
-                        ', '.join(map(str, dropped)), prefix, METRICS_SUFFIX)
+            logger.info('Removed the lines of epoch%s %s from %s%s: this run trains %s again '
+                        '(after a resume: they were written after its checkpoint)',
+                        's' * (len(dropped) > 1), ', '.join(map(str, dropped)), prefix,
+                        METRICS_SUFFIX, 'them' if len(dropped) > 1 else 'it')
     metrics = []
     with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
         for epoch in range(session.start_epoch, config.schedule.epochs):
