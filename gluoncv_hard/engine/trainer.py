@@ -584,11 +584,10 @@ def _drop_metrics_lines(prefix, start_epoch):
     kill between an epoch's line and its checkpoint, or a resume from an older checkpoint); in a
     new run, the lines of the run whose checkpoints it replaces. Returns their epochs."""
     path = prefix + METRICS_SUFFIX
-    try:
-        with open(path, 'rb') as f:
-            lines = f.read().splitlines(keepends=True)
-    except FileNotFoundError:
+    if not os.path.isfile(path):  # nothing yet (or not a regular file: the append says so)
         return []
+    with open(path, 'rb') as f:
+        lines = f.read().splitlines(keepends=True)
     kept, dropped = [], []
     for raw in lines:
         try:
@@ -607,7 +606,9 @@ def _drop_metrics_lines(prefix, start_epoch):
 def _write_failure(session, error):
     """The ``InputError`` for a failed write of a training output: which file, why, and the
     checkpoint that resume continues."""
-    last = session.last_path if session is not None and session.rank0 else None
+    if session is None:  # while opening the outputs, before training
+        return write_error(error, 'save_prefix', 'nothing was written')
+    last = session.last_path if session.rank0 else None
     if last:
         try:
             path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
