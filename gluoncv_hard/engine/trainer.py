@@ -678,7 +678,6 @@ def _run(config, progress):
     session = progress['session'] = _Session(config)
     prefix = config.output.save_prefix
     if session.rank0:
-        session.describe(config)
         try:
             for path in remove_stale_temps(os.path.dirname(os.path.abspath(prefix))):
                 logger.info('Removed %s, a temporary file of a run that was killed', path)
@@ -690,6 +689,7 @@ def _run(config, progress):
                         '(after a resume: they were written after its checkpoint)',
                         's' * (len(dropped) > 1), ', '.join(map(str, dropped)), prefix,
                         METRICS_SUFFIX, 'them' if len(dropped) > 1 else 'it')
+        session.describe(config)  # its last line says that training starts
     metrics = []
     with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
         for epoch in range(session.start_epoch, config.schedule.epochs):
