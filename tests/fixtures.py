@@ -1,4 +1,5 @@
 """Small real data sets written by the tests themselves: JPEG/PNG images, VOC, COCO and CSV."""
+import contextlib
 import json
 import os
 
@@ -86,3 +87,19 @@ def small_demo(tmp_path_factory, n_negatives_pool=3):
     generate_demo_dataset(root, seed=1, n_train=6, n_val=3, n_negatives_pool=n_negatives_pool,
                           n_negatives_test=3, progress=False)
     return root
+
+
+@contextlib.contextmanager
+def file_size_limit(limit):
+    """Within the block, files of this process may not grow past ``limit`` bytes: a real write
+    error, as on a full disk, without root or a mount (RLIMIT_FSIZE; Python ignores SIGXFSZ, so
+    the write that crosses the limit fails with EFBIG, after a short write)."""
+    import resource
+    import signal
+    assert signal.getsignal(signal.SIGXFSZ) == signal.SIG_IGN
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)

@@ -121,7 +121,9 @@ def build_parser():
                         '_last; each checkpoint of a ResNet-50 network is about 265 MB)')
     g.add_argument('--val-interval', type=int, default=1, help='validate every N epochs')
     g.add_argument('--resume', default='', metavar='PARAMS',
-                   help='continue training from a checkpoint (its .states and .json are used)')
+                   help='continue training from a checkpoint (its .states and .json are used; '
+                        'if a kill cut the save of PREFIX_last, the whole PREFIX_last.prev set '
+                        'it kept is taken)')
     g.add_argument('--log-interval', type=int, default=100, help='log every N iterations')
 
     g = p.add_argument_group('devices')

@@ -8,7 +8,6 @@ place together: ``.rec``, ``.idx``, ``.classes.txt``, ``.lst``, then ``.manifest
 :mod:`gluoncv_hard.data.manifest`), which the readers use to refuse a set mixed by a run killed
 between two renames.
 """
-import errno
 import os
 from typing import NamedTuple
 
@@ -30,6 +29,7 @@ from gluoncv_hard.data.stats import compute_stats, format_stats
 from gluoncv_hard.data.validation import validate_items
 from gluoncv_hard.errors import InputError, OutputExistsError
 from gluoncv_hard.utils.atomic import atomic_outputs
+from gluoncv_hard.utils.write_errors import check_output_folder, write_error
 
 __all__ = ['ConversionResult', 'convert_to_lst', 'check_outputs', 'output_paths',
            'default_image_root', 'format_summary']
@@ -104,16 +104,6 @@ def _same(a, b):
     return a[0] == b[0] or (a[1] is not None and a[1] == b[1])
 
 
-def _existing_ancestor(folder):
-    folder = os.path.abspath(folder)
-    while not os.path.exists(folder):
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    return folder
-
-
 def check_outputs(out_path, rec=False, inputs=(), class_file=None):
     """Refuse, before any work, outputs that cannot be written or would replace files.
 
@@ -171,13 +161,7 @@ def check_outputs(out_path, rec=False, inputs=(), class_file=None):
                     '{} ({} of out_path {}) is an input of this conversion ({}); writing it '
                     'would destroy the input: choose another out_path'.format(
                         outputs[kind], _OUTPUT_NAMES[kind], out_path, path), param='out_path')
-    folder = _existing_ancestor(os.path.dirname(os.path.abspath(out_path)))
-    if not os.path.isdir(folder):
-        raise InputError('cannot create the output folder of {}: {} is a file, not a folder'
-                         .format(out_path, folder), param='out_path')
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError('cannot write into {} (read-only or not permitted) to create {}; choose '
-                         'another out_path'.format(folder, out_path), param='out_path')
+    check_output_folder(out_path, 'out_path')
 
 
 def _source_inputs(sources):
@@ -218,14 +202,8 @@ def _image_bytes(path, reencode, log):
 
 
 def _write_error(error, out_path):
-    reason = error.strerror or str(error)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        hint = 'free some space (or choose another out_path) and run again'
-    else:
-        hint = 'check the output folder and run again'
-    return InputError('cannot write the outputs of {} ({}{}); nothing was written: {}'.format(
-        out_path, reason, ': ' + error.filename if error.filename else '', hint),
-        param='out_path')
+    return write_error(error, 'out_path', 'nothing was written',
+                       what='the outputs of {}'.format(out_path))
 
 
 def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=False,

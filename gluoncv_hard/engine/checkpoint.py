@@ -15,23 +15,62 @@ The sidecar is the commit record: a set whose ``.params`` or ``.states`` differ 
 sidecar says (a run killed between two renames, files copied between checkpoints, a truncated
 copy) is refused by :func:`verify_checkpoint`, which ``resume`` uses. Nothing here unpickles:
 ``.states`` files in MXNet's pickle format (older gluoncv-hard versions) are refused.
+
+Both NDArray files are written by Python (:func:`save_ndarrays`, the bytes of ``mx.nd.save``):
+MXNet ignores the error of its final flush, so a disk that fills up at the end of its write
+leaves a short file and no error, which the sidecar would then certify as whole. Every write
+error is an ``OSError`` naming the checkpoint file.
+
+**Two-phase commit: a save cut at any point leaves a whole set.** Replacing ``PREFIX_TAG``
+(``_last`` every epoch, ``_best``) takes three renames, and a SIGKILL or power cut between two
+of them leaves a mixed set. So :func:`save_checkpoint`, once the new files are written and
+flushed as temporaries:
+
+1. keeps the current set as ``PREFIX_TAG.prev.{params,states,json}`` (hard links, copies where
+   the file system has none; the sidecar last, so ``.prev.json`` exists only beside a complete
+   copy). If a ``.prev.json`` is already there and the current set is not whole, a save was cut
+   in step 2: that previous set is the whole one and is kept as it is;
+2. renames the new files onto ``PREFIX_TAG.*``, the sidecar last;
+3. deletes the ``.prev`` set, its sidecar first.
+
+Before step 2 ends ``PREFIX_TAG`` is the old whole set (or was never there); from step 2 on
+``.prev`` is, until ``PREFIX_TAG`` is whole again. :func:`resumable_checkpoint` (what
+``resume`` calls) takes ``PREFIX_TAG.params`` if its set is whole, else the ``.prev`` set if
+that is whole, with a note saying so; it never takes a mixed set. A first save of a tag has no
+previous set: cut between its renames it leaves no ``PREFIX_TAG`` to resume (the message names
+the other whole checkpoints of the prefix). The trainer writes an epoch's metrics line just
+before step 1 of its ``_last`` save (``before_commit``) and drops, on resume, the lines of the
+epochs it trains again: the metrics file always matches the checkpoint that resume takes.
+
+Test hook: with the environment variable ``GLUONCV_HARD_TEST_KILL_SAVE=TAG:EPOCH:STEP`` (unset
+by default; for tests only) the process sends itself SIGKILL at step ``STEP`` of the save of
+``PREFIX_TAG`` for that epoch: 0 once the new files are written and flushed, 1-3 after each
+file of the previous set is kept, 4-6 after each rename of the new set, 7-9 after each deletion
+of the previous set (steps 1-3 and 7-9 exist only when a previous set does).
 """
+import contextlib
+import errno
 import json
 import os
 import re
+import shutil
+import signal
+import struct
+import tempfile
 
 import mxnet as mx
 import numpy as np
 
 from gluoncv_hard.engine.divergence import non_finite_arrays
 from gluoncv_hard.errors import InputError, InputNotFoundError, TrainingDiverged
-from gluoncv_hard.utils.atomic import atomic_outputs
+from gluoncv_hard.utils.atomic import atomic_outputs, fsync_path, naming_errors, temp_prefix
 from gluoncv_hard.utils.digest import file_digest
 
-__all__ = ['save_checkpoint', 'read_sidecar', 'verify_checkpoint', 'check_sidecar_matches',
-           'check_params_file', 'load_matching_params', 'load_trainer_states', 'trainer_states',
-           'find_whole_checkpoints', 'sidecar_path', 'states_path', 'file_digest',
-           'CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION']
+__all__ = ['save_checkpoint', 'save_ndarrays', 'read_sidecar', 'verify_checkpoint',
+           'resumable_checkpoint', 'check_sidecar_matches', 'check_params_file',
+           'load_matching_params', 'load_trainer_states', 'trainer_states',
+           'find_whole_checkpoints', 'sidecar_path', 'states_path', 'previous_path',
+           'file_digest', 'CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'KILL_HOOK_ENV']
 
 CLASS_PREDICTOR_KEY = 'class_predictor.weight'
 CHECKPOINT_FORMAT = 'gluoncv-hard-checkpoint'
@@ -43,6 +82,9 @@ PICKLE_PROTO = b'\x80'
 # Non-array entries of a .states file: the checkpoint's epoch (for messages about mixed sets).
 _EPOCH_KEY = 'checkpoint:epoch'
 _SHA256 = re.compile(r'^[0-9a-f]{64}$')
+# PREFIX_TAG.prev.params: the set a save keeps until the new one is in place.
+PREVIOUS_MARK = '.prev'
+KILL_HOOK_ENV = 'GLUONCV_HARD_TEST_KILL_SAVE'
 
 
 def sidecar_path(params_path):
@@ -53,6 +95,13 @@ def sidecar_path(params_path):
 def states_path(params_path):
     """``PREFIX_TAG.states`` for ``PREFIX_TAG.params``."""
     return os.path.splitext(params_path)[0] + '.states'
+
+
+def previous_path(params_path):
+    """``PREFIX_TAG.prev.params`` for ``PREFIX_TAG.params``: where a save keeps the current set
+    until the new one is in place (module docstring)."""
+    base, ext = os.path.splitext(params_path)
+    return base + PREVIOUS_MARK + ext
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,16 +258,49 @@ def load_trainer_states(trainer, params_path, sidecar, param='resume'):
 # Writing
 
 
-def save_checkpoint(prefix, tag, net, trainer, state):
+def save_ndarrays(path, arrays):
+    """Write ``{name: NDArray}`` to ``path`` as ``mx.nd.save`` does, to the same bytes, but with
+    Python's file I/O: every failed write (also of the last buffered bytes) raises ``OSError``.
+
+    The layout of MXNet's NDArray list file: the magic ``0x112`` and a reserved 0 (uint64 each),
+    the number of arrays and each array as ``NDArray::Save`` writes it (what
+    ``MXNDArraySaveRawBytes``, NDArray's pickling, returns), then the number of names and each
+    name as a uint64 length and its bytes.
+    """
+    names = list(arrays)
+    with open(path, 'wb') as f:
+        f.write(NDARRAY_MAGIC + struct.pack('<QQ', 0, len(names)))
+        for name in names:
+            raw = arrays[name].__getstate__()['handle']
+            if raw is None:
+                raise ValueError('array {} has no data to save'.format(name))
+            f.write(raw)
+        f.write(struct.pack('<Q', len(names)))
+        for name in names:
+            encoded = name.encode('utf-8')
+            f.write(struct.pack('<Q', len(encoded)) + encoded)
+
+
+def _network_arrays(net):
+    """What ``net.save_parameters`` saves: every parameter under its structural name, on the CPU
+    (the mean over devices, as ``Parameter._reduce`` gives it)."""
+    return {name: p._reduce() for name, p in net._collect_params_with_prefix().items()}
+
+
+def save_checkpoint(prefix, tag, net, trainer, state, before_commit=None):
     """Write ``PREFIX_TAG.{params,states,json}``; returns the ``.params`` path.
 
     ``state`` is the JSON-able content of the sidecar (epoch, network, classes, ...); the files'
     sizes and SHA-256, the format and the optimizer's description are added. With ``trainer``
     None no ``.states`` is written (such a checkpoint cannot be resumed).
 
-    Either the whole set is replaced or nothing: temporaries are renamed into place, the sidecar
-    last. Raises ``TrainingDiverged`` (and writes nothing) if a parameter or optimizer state is
-    not finite.
+    Either the whole set is replaced or nothing: temporaries are written and flushed, then
+    committed in two phases (module docstring), so a kill at any point leaves a whole set that
+    :func:`resumable_checkpoint` finds. ``before_commit()``, if given, runs once the new files
+    are written and before anything is renamed (the trainer appends its metrics line there); if
+    it raises, nothing is committed. Raises ``TrainingDiverged`` (and writes nothing) if a
+    parameter or optimizer state is not finite, and ``OSError`` naming the checkpoint file when
+    a write fails (the existing set is then kept whole).
     """
     base = '{}_{}'.format(prefix, tag)
     params_file, states_file, json_file = base + '.params', base + '.states', base + '.json'
@@ -234,20 +316,123 @@ def save_checkpoint(prefix, tag, net, trainer, state):
     sidecar = dict(state, format=CHECKPOINT_FORMAT, format_version=CHECKPOINT_VERSION,
                    params=os.path.basename(params_file), optimizer=description, files={})
     outputs = [params_file] + ([states_file] if trainer is not None else []) + [json_file]
-    with atomic_outputs(*outputs) as temps:
-        net.save_parameters(temps[0])
-        sidecar['files']['params'] = dict(file_digest(temps[0]),
-                                          name=os.path.basename(params_file))
+    epoch = state.get('epoch', -1)
+    kill_point = _kill_hook(tag, epoch)
+    with atomic_outputs(*outputs, replace=lambda temps, paths: _commit_keeping_previous(
+            temps, paths, kill_point)) as temps:
+        with naming_errors(params_file):
+            save_ndarrays(temps[0], _network_arrays(net))
+            sidecar['files']['params'] = dict(file_digest(temps[0]),
+                                              name=os.path.basename(params_file))
         if trainer is not None:
-            epoch = state.get('epoch', -1)
             arrays[_EPOCH_KEY] = mx.nd.array([epoch if isinstance(epoch, int) else -1],
                                              dtype='int64')
-            mx.nd.save(temps[1], arrays)
-            sidecar['files']['states'] = dict(file_digest(temps[1]),
-                                              name=os.path.basename(states_file))
-        with open(temps[-1], 'w', encoding='utf-8') as f:
+            with naming_errors(states_file):
+                save_ndarrays(temps[1], arrays)
+                sidecar['files']['states'] = dict(file_digest(temps[1]),
+                                                  name=os.path.basename(states_file))
+        with naming_errors(json_file), open(temps[-1], 'w', encoding='utf-8') as f:
             json.dump(sidecar, f, indent=1, sort_keys=True)
+        if before_commit is not None:
+            before_commit()
     return params_file
+
+
+def _kill_hook(tag, epoch):
+    """``kill_point(step)``: SIGKILL this process at that step of the save of ``tag`` for
+    ``epoch`` when :data:`KILL_HOOK_ENV` asks for it (a test hook; module docstring)."""
+    wanted = os.environ.get(KILL_HOOK_ENV)
+
+    def kill_point(step):
+        if wanted and wanted == '{}:{}:{}'.format(tag, epoch, step):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return kill_point
+
+
+def _set_is_whole(paths):
+    """Whether the set ``paths`` (``.params``[, ``.states``], ``.json`` last) on disk is the one
+    its sidecar describes (sizes and SHA-256)."""
+    try:
+        with open(paths[-1], 'rb') as f:
+            files = json.loads(f.read().decode('utf-8')).get('files')
+        roles = ['params'] + (['states'] if len(paths) == 3 else [])
+        for role, path in zip(roles, paths):
+            entry = files[role]
+            if file_digest(path) != {'bytes': entry['bytes'], 'sha256': entry['sha256']}:
+                return False
+        return True
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError, AttributeError, KeyError,
+            TypeError):
+        return False
+
+
+def _remove_files(paths, kill_point=None, first_step=0):
+    for k, path in enumerate(paths):
+        with naming_errors(path):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+        if kill_point is not None:
+            kill_point(first_step + k)
+
+
+def _keep_copy(path, kept):
+    """Make ``kept`` the same file as ``path``: a hard link, else (a file system without links)
+    a copy through a temporary."""
+    with naming_errors(kept):
+        try:
+            os.link(path, kept)
+            return
+        except FileExistsError:
+            os.remove(kept)
+            os.link(path, kept)
+            return
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
+                raise
+        directory, name = os.path.split(os.path.abspath(kept))
+        fd, temp = tempfile.mkstemp(prefix=temp_prefix(name), suffix='.tmp', dir=directory)
+        os.close(fd)
+        try:
+            shutil.copyfile(path, temp)
+            fsync_path(temp)
+            os.replace(temp, kept)
+        finally:
+            if os.path.exists(temp):
+                os.remove(temp)
+
+
+def _commit_keeping_previous(temps, paths, kill_point):
+    """The renames of :func:`save_checkpoint`: keep the current set as ``.prev``, put the new
+    one in place, delete ``.prev`` (module docstring). ``paths``' sidecar is last."""
+    kept = [previous_path(path) for path in paths]
+    kill_point(0)
+    if not (os.path.exists(kept[-1]) and not _set_is_whole(paths)):
+        # A stale or partial .prev (a kill in step 1 or 3) goes, sidecar first.
+        _remove_files([kept[-1]] + kept[:-1])
+        if os.path.exists(paths[-1]):
+            try:
+                for k, (path, keep) in enumerate(zip(paths, kept)):
+                    if os.path.exists(path):
+                        _keep_copy(path, keep)
+                    kill_point(1 + k)
+                directory = os.path.dirname(os.path.abspath(paths[0]))
+                with naming_errors(directory):
+                    fsync_path(directory, directory=True)
+            except BaseException:
+                # Nothing is renamed yet: the current set stays the whole one.
+                with contextlib.suppress(OSError):
+                    _remove_files([kept[-1]] + kept[:-1])
+                raise
+    for k, (temp, path) in enumerate(zip(temps, paths)):
+        with naming_errors(path):
+            os.replace(temp, path)
+        kill_point(4 + k)
+    directory = os.path.dirname(os.path.abspath(paths[0]))
+    with naming_errors(directory):
+        fsync_path(directory, directory=True)
+    _remove_files([kept[-1]] + kept[:-1], kill_point, 7)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,6 +655,37 @@ def verify_checkpoint(params_path, param='resume', _hint=True):
                          param=param)
     _check_file(params_path, sidecar, 'states', states_path(params_path), param, hint)
     return sidecar
+
+
+def resumable_checkpoint(params_path, param='resume'):
+    """The whole checkpoint set that resuming from ``params_path`` continues.
+
+    ``params_path`` itself when its set is whole (:func:`verify_checkpoint`); else, when a save
+    was cut between its renames, the previous set that the save kept
+    (``PREFIX_TAG.prev.params``, see the module docstring) if that one is whole. A mixed set is
+    never taken: when neither is whole, the error about ``params_path`` is raised.
+
+    Returns
+    -------
+    (str, dict, str or None)
+        The ``.params`` path to load, its sidecar, and a note for the log when it is the
+        previous set (else None).
+    """
+    try:
+        return params_path, verify_checkpoint(params_path, param), None
+    except InputError as error:
+        kept = previous_path(params_path)
+        if not params_path.endswith('.params') or not os.path.isfile(sidecar_path(kept)):
+            raise
+        try:
+            sidecar = verify_checkpoint(kept, param, _hint=False)
+        except (InputError, OSError):
+            raise error from None
+        why = str(error).split('; ')[0]
+        return kept, sidecar, (
+            '{} is not a whole set ({}): a save was cut before it was complete; resuming from '
+            '{} (epoch {}), the whole set that the save kept'.format(
+                params_path, why, kept, sidecar['epoch']))
 
 
 def check_sidecar_matches(params_path, sidecar, param='params_path'):

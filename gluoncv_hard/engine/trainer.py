@@ -5,7 +5,10 @@ boxes through transform, samplers and losses; negative images mixed into trainin
 that ignores hard boxes and counts false detections on negative images; a JSON line of metrics
 per epoch; best/last checkpoints that are valid only as whole sets (no pickle) and resume to
 the bit; a stop on any non-finite loss, gradient, parameter or BatchNorm statistic before it can
-be saved; SIGINT/SIGTERM that leave no temporary file. The console command
+be saved; SIGINT/SIGTERM that leave no temporary file; a write that fails (a full disk, a quota,
+a file size limit) stops with an error naming the file and the checkpoint to resume, and a kill
+at any point leaves the metrics file and a whole checkpoint that agree (``resume`` drops the
+metrics lines of the epochs it trains again). The console command
 ``gluoncv-hard-train`` (:mod:`gluoncv_hard.cli.train`) only builds the
 :class:`gluoncv_hard.engine.config.TrainConfig`.
 """
@@ -15,6 +18,7 @@ import math
 import os
 import random
 import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,8 +36,8 @@ from gluoncv_hard.engine.checkpoint import (
     load_matching_params,
     load_trainer_states,
     read_sidecar,
+    resumable_checkpoint,
     save_checkpoint,
-    verify_checkpoint,
 )
 from gluoncv_hard.engine.config import TrainConfig
 from gluoncv_hard.engine.devices import parse_contexts
@@ -47,15 +51,16 @@ from gluoncv_hard.engine.distributed import (
 )
 from gluoncv_hard.engine.divergence import DivergenceGuard
 from gluoncv_hard.engine.networks import initialize_missing
-from gluoncv_hard.engine.plot import plot_run
+from gluoncv_hard.engine.plot import METRICS_SUFFIX, plot_run
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
 from gluoncv_hard.errors import InputError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
-from gluoncv_hard.utils.atomic import remove_stale_temps
+from gluoncv_hard.utils.atomic import append_whole, remove_stale_temps, write_bytes_atomic
 from gluoncv_hard.utils.signals import Interrupted, stop_on_signals
+from gluoncv_hard.utils.write_errors import check_output_folder, write_error
 
 __all__ = ['train', 'TrainResult', 'TrainingDiverged', 'lr_at', 'epoch_batches',
            'trainable_in_structure_order']
@@ -122,10 +127,46 @@ def epoch_batches(num_items, batch_size, rng, num_parts=1, part=0):
     return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
+class _OutputWriteFailed(Exception):
+    """An ``OSError`` of writing a training output (checkpoint, metrics, log); :func:`train`
+    turns it into the ``InputError`` that names the checkpoint to resume."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _LogFile(logging.FileHandler):
+    """``PREFIX_train.log``. A failed write (a full disk) stops training like any other output
+    (logging would print a traceback and go on); the handler then writes no more."""
+
+    failed = False
+
+    def emit(self, record):
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record):  # noqa: N802 -- logging's name
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+            return
+        self.failed = True
+        raise _OutputWriteFailed(OSError(error.errno, error.strerror or str(error),
+                                         self.baseFilename))
+
+    def close(self):
+        try:
+            super().close()
+        except OSError:  # the buffered lines of a failed write cannot be flushed either
+            pass
+
+
 def _setup_logging(prefix, rank0=True):
     """Log to the console and ``PREFIX_train.log``; Horovod ranks other than 0 (``rank0`` False)
-    print warnings and errors only and leave the log file to rank 0."""
-    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    print warnings and errors only and leave the log file to rank 0. An output folder that
+    cannot be made (a file in the way, read-only) is an ``InputError`` naming save_prefix."""
+    check_output_folder(prefix, 'save_prefix')
     logger.setLevel(logging.INFO if rank0 else logging.WARNING)
     logger.propagate = False
     for handler in list(logger.handlers):
@@ -133,8 +174,12 @@ def _setup_logging(prefix, rank0=True):
         handler.close()
     fmt = logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')
     handlers = [logging.StreamHandler()]
-    if rank0:
-        handlers.append(logging.FileHandler(prefix + '_train.log'))
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+        if rank0:
+            handlers.append(_LogFile(prefix + '_train.log'))
+    except OSError as e:
+        raise _OutputWriteFailed(e) from None
     for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
@@ -162,11 +207,14 @@ def _open_data(config):
 
 def _resume_state(config, num_class):
     """``(start_epoch, best_map, params_path_to_load, sidecar)`` from ``resume`` /
-    ``start_epoch``; a ``resume`` checkpoint must be a whole set (``verify_checkpoint``)."""
+    ``start_epoch``; a ``resume`` checkpoint must be a whole set, or a save of it was cut and
+    the previous set it kept is whole (``resumable_checkpoint``; the log says so)."""
     resume, model, start_epoch = config.output.resume, config.model, config.schedule.start_epoch
     if not resume:
         return start_epoch, None, None, None
-    sidecar = verify_checkpoint(resume)
+    resume, sidecar, note = resumable_checkpoint(resume)
+    if note:
+        logger.warning('Resume: %s', note)
     check_params_file(resume, num_class)
     saved = (sidecar.get('network'), sidecar.get('use_fpn'))
     if saved != (model.network, model.use_fpn):
@@ -505,26 +553,71 @@ def _finish_epoch(session, config, epoch, loss_means, acc, seen, seconds, horovo
     # checkpoint of this epoch exists (resume names it).
     if output.save_interval and (epoch + 1) % output.save_interval == 0:
         _save(s, prefix, '{:04d}'.format(epoch), state)
-    s.last_path = s.guard.last_good = _save(s, prefix, 'last', state)
     text = json.dumps(line, sort_keys=True)
-    # One write of the whole line (O_APPEND): a kill leaves the line whole or absent.
-    fd = os.open(prefix + '_metrics.jsonl', os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        os.write(fd, (text + '\n').encode('utf-8'))
-    finally:
-        os.close(fd)
+    # The line goes in once _last's new files are written, before they are renamed into place:
+    # a kill before the line leaves the old _last; one after it, a _last that resume takes (the
+    # old one, then resume drops the line, or the new one).
+    s.last_path = s.guard.last_good = _save(
+        s, prefix, 'last', state,
+        before_commit=lambda: append_whole(prefix + METRICS_SUFFIX,
+                                           (text + '\n').encode('utf-8')))
     if validate or epoch + 1 == config.schedule.epochs:
         _update_plot(prefix)
     return json.loads(text)
 
 
-def _save(session, prefix, tag, state):
+def _save(session, prefix, tag, state, before_commit=None):
     """``save_checkpoint``, whose refusal to write non-finite values names the last good
     checkpoint."""
     try:
-        return save_checkpoint(prefix, tag, session.net, session.trainer, state)
+        return save_checkpoint(prefix, tag, session.net, session.trainer, state,
+                               before_commit=before_commit)
     except TrainingDiverged as e:
         raise session.guard.stopped(str(e)) from None
+    except OSError as e:
+        raise _OutputWriteFailed(e) from None
+
+
+def _drop_metrics_lines(prefix, start_epoch):
+    """Remove from ``PREFIX_metrics.jsonl`` (atomically) the lines of epochs ``start_epoch`` and
+    later, which this run writes again: after a resume, lines written after the checkpoint (a
+    kill between an epoch's line and its checkpoint, or a resume from an older checkpoint); in a
+    new run, the lines of the run whose checkpoints it replaces. Returns their epochs."""
+    path = prefix + METRICS_SUFFIX
+    if not os.path.isfile(path):  # nothing yet (or not a regular file: the append says so)
+        return []
+    with open(path, 'rb') as f:
+        lines = f.read().splitlines(keepends=True)
+    kept, dropped = [], []
+    for raw in lines:
+        try:
+            epoch = json.loads(raw).get('epoch')
+        except (ValueError, AttributeError, RecursionError):  # not ours to judge: kept
+            epoch = None
+        if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= start_epoch:
+            dropped.append(epoch)
+        else:
+            kept.append(raw)
+    if dropped:
+        write_bytes_atomic(path, b''.join(kept))
+    return dropped
+
+
+def _write_failure(session, error):
+    """The ``InputError`` for a failed write of a training output: which file, why, and the
+    checkpoint that resume continues."""
+    if session is None:  # while opening the outputs, before training
+        return write_error(error, 'save_prefix', 'nothing was written')
+    last = session.last_path if session.rank0 else None
+    if last:
+        try:
+            path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
+        except (InputError, OSError):
+            last = None
+    if not last:
+        return write_error(error, 'save_prefix', 'no checkpoint was saved yet')
+    return write_error(error, 'save_prefix', 'the last whole checkpoint is {} (epoch {})'.format(
+        path, sidecar['epoch']), then='continue with resume={}'.format(path))
 
 
 def _update_plot(prefix):
@@ -570,19 +663,33 @@ def train(config):
     with stop_on_signals():
         try:
             return _run(config, progress)
+        except _OutputWriteFailed as e:
+            raise _write_failure(progress.get('session'), e.error) from None
         except KeyboardInterrupt as e:
             message = _interrupted_message(progress, getattr(e, 'signum', signal.SIGINT))
-            logger.warning(message)
+            try:
+                logger.warning(message)
+            except _OutputWriteFailed:  # the log cannot take it; the console has it
+                pass
             raise Interrupted(message, getattr(e, 'signum', signal.SIGINT)) from None
 
 
 def _run(config, progress):
     session = progress['session'] = _Session(config)
+    prefix = config.output.save_prefix
     if session.rank0:
-        session.describe(config)
-        for path in remove_stale_temps(os.path.dirname(os.path.abspath(
-                config.output.save_prefix))):
-            logger.info('Removed %s, a temporary file of a run that was killed', path)
+        try:
+            for path in remove_stale_temps(os.path.dirname(os.path.abspath(prefix))):
+                logger.info('Removed %s, a temporary file of a run that was killed', path)
+            dropped = _drop_metrics_lines(prefix, session.start_epoch)
+        except OSError as e:
+            raise _OutputWriteFailed(e) from None
+        if dropped:
+            logger.info('Removed the lines of epoch%s %s from %s%s: this run trains %s again '
+                        '(after a resume: they were written after its checkpoint)',
+                        's' * (len(dropped) > 1), ', '.join(map(str, dropped)), prefix,
+                        METRICS_SUFFIX, 'them' if len(dropped) > 1 else 'it')
+        session.describe(config)  # its last line says that training starts
     metrics = []
     with ThreadPoolExecutor(max_workers=len(session.ctx)) as pool:
         for epoch in range(session.start_epoch, config.schedule.epochs):
@@ -601,11 +708,10 @@ def _run(config, progress):
             if session.rank0:
                 metrics.append(_finish_epoch(session, config, epoch, loss_means, acc, seen,
                                              seconds, horovod=summary))
-    prefix = config.output.save_prefix
     best = prefix + '_best.params'
     return TrainResult(best=best if session.rank0 and os.path.isfile(best) else None,
                        last=session.last_path if session.rank0 else None,
-                       metrics_path=prefix + '_metrics.jsonl', metrics=tuple(metrics))
+                       metrics_path=prefix + METRICS_SUFFIX, metrics=tuple(metrics))
 
 
 def _interrupted_message(progress, signum):

@@ -8,6 +8,10 @@ rename) and the folders are flushed too. On an error, Ctrl-C or SIGTERM (when th
 into an exception, see :mod:`gluoncv_hard.utils.signals`) they are removed. Only SIGKILL or a
 power cut can leave one behind: :func:`remove_stale_temps` recognises those of processes of this
 host that no longer run and deletes them.
+
+An ``OSError`` of these functions names the output (not its temporary), so that messages
+(:func:`gluoncv_hard.utils.write_errors.write_error`) say which file could not be written.
+:func:`append_whole` appends a line (e.g. of a metrics file) whole or not at all.
 """
 import contextlib
 import errno
@@ -18,8 +22,9 @@ import tempfile
 
 from gluoncv_hard.utils.signals import deferred_signals
 
-__all__ = ['atomic_outputs', 'write_bytes_atomic', 'write_text_atomic', 'current_umask',
-           'temp_prefix', 'parse_temp_name', 'remove_stale_temps', 'fsync_path', 'TEMP_PATTERN']
+__all__ = ['atomic_outputs', 'write_bytes_atomic', 'write_text_atomic', 'append_whole',
+           'naming_errors', 'current_umask', 'temp_prefix', 'parse_temp_name',
+           'remove_stale_temps', 'fsync_path', 'TEMP_PATTERN']
 
 # ``.NAME.HOST-PID.RANDOM.tmp``; RANDOM is what tempfile.mkstemp draws (lower case, digits, _).
 TEMP_PATTERN = re.compile(r'^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>[0-9]+)\.'
@@ -115,7 +120,25 @@ def fsync_path(path, directory=False):
 
 
 @contextlib.contextmanager
-def atomic_outputs(*paths):
+def naming_errors(path):
+    """Within the block, an ``OSError`` names ``path`` (the output) rather than its temporary or
+    nothing (``f.write`` errors name no file); its type and ``errno`` are kept."""
+    try:
+        yield
+    except OSError as e:
+        if getattr(e, 'filename', None) == path:
+            raise
+        raise OSError(e.errno, e.strerror or str(e), path) from e
+
+
+def _replace_all(temps, paths):
+    for temp, path in zip(temps, paths):
+        with naming_errors(path):
+            os.replace(temp, path)
+
+
+@contextlib.contextmanager
+def atomic_outputs(*paths, replace=None):
     """Yield temporary paths (same directories) and move them onto ``paths`` on success.
 
     The body writes each ``paths[i]`` as the yielded ``temps[i]``. If the body raises (also
@@ -124,25 +147,36 @@ def atomic_outputs(*paths):
     with SIGINT and SIGTERM held back until the last rename, so put the file that readers open
     first (e.g. the ``.lst``) last. Only a SIGKILL or a crash between two renames can leave the
     set mixed: readers that need a whole set must check it (checkpoints keep hashes of their
-    parts in the file written last).
+    parts in the file written last, and keep the previous set until the new one is in place:
+    ``replace``).
+
+    Parameters
+    ----------
+    *paths : str
+    replace : callable(temps, paths), optional
+        Does the renames instead of the plain ``os.replace`` loop (with the signals held back;
+        temporaries it leaves are removed after it).
     """
     temps = []
     try:
         for path in paths:
             directory, name = os.path.split(os.path.abspath(path))
-            fd, temp = tempfile.mkstemp(prefix=temp_prefix(name), suffix='.tmp', dir=directory)
-            os.close(fd)
-            # mkstemp creates 0600 files; outputs get the usual permissions.
-            os.chmod(temp, 0o666 & ~current_umask())
+            with naming_errors(path):
+                fd, temp = tempfile.mkstemp(prefix=temp_prefix(name), suffix='.tmp',
+                                            dir=directory)
+                os.close(fd)
+                # mkstemp creates 0600 files; outputs get the usual permissions.
+                os.chmod(temp, 0o666 & ~current_umask())
             temps.append(temp)
         yield list(temps)
-        for temp in temps:
-            fsync_path(temp)
+        for temp, path in zip(temps, paths):
+            with naming_errors(path):
+                fsync_path(temp)
         with deferred_signals():
-            for temp, path in zip(temps, paths):
-                os.replace(temp, path)
+            (replace or _replace_all)(list(temps), list(paths))
         for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths}):
-            fsync_path(directory, directory=True)
+            with naming_errors(directory):
+                fsync_path(directory, directory=True)
     finally:
         with deferred_signals():
             for temp in temps:
@@ -160,3 +194,36 @@ def write_bytes_atomic(path, data):
 def write_text_atomic(path, text):
     """UTF-8 text version of :func:`write_bytes_atomic`."""
     write_bytes_atomic(path, text.encode('utf-8'))
+
+
+def append_whole(path, data):
+    """Append ``data`` (bytes) to ``path`` (created if missing) whole or not at all, flushed to
+    disk.
+
+    One ``O_APPEND`` write, so a kill leaves all of it or none. Should the kernel take only a
+    part (a full disk or a file size limit cuts the write short), the rest is tried; if that
+    fails, the file is cut back to its length before (no torn line) and the ``OSError`` (naming
+    ``path``) is raised. SIGINT/SIGTERM wait until the append is done or undone.
+    """
+    with naming_errors(path), deferred_signals():
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    if not written:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    view = view[written:]
+                try:
+                    os.fsync(fd)
+                except OSError as e:
+                    if e.errno not in _CANNOT_SYNC:
+                        raise
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)

@@ -1,27 +1,35 @@
 """Checkpoints and trained networks: the errors a caller can cause name the parameter at fault;
 a checkpoint is valid only as a whole set, and its optimizer state is never a pickle."""
+import errno
 import json
 import os
 import shutil
+import signal
 
 import mxnet as mx
 import numpy as np
 import pytest
+from fixtures import file_size_limit
 
 import gluoncv_hard
 from gluoncv_hard.engine.checkpoint import (
+    KILL_HOOK_ENV,
     check_params_file,
     file_digest,
     load_matching_params,
     load_trainer_states,
+    previous_path,
     read_sidecar,
+    resumable_checkpoint,
     save_checkpoint,
+    save_ndarrays,
     sidecar_path,
     states_path,
     verify_checkpoint,
 )
 from gluoncv_hard.engine.networks import load_trained_network
 from gluoncv_hard.errors import InputError, InputNotFoundError, TrainingDiverged
+from gluoncv_hard.utils.atomic import remove_stale_temps
 
 
 @pytest.fixture(scope='module')
@@ -375,3 +383,139 @@ def test_multi_precision_state_round_trips(tmp_path):
     step(resumed, resumed_trainer, 1)
     for name, value in _weights(net).items():
         np.testing.assert_array_equal(value, _weights(resumed)[name], err_msg=name)
+
+
+# --- writing: Python's I/O, two-phase commit ---------------------------------------------------
+
+def test_save_ndarrays_writes_the_bytes_of_mx_nd_save(tmp_path):
+    arrays = {'f32': mx.nd.array(np.arange(12).reshape(3, 4), dtype='float32'),
+              'f16': mx.nd.array([1.5, -2], dtype='float16'),
+              'i64': mx.nd.array([[7]], dtype='int64'), 'u8': mx.nd.array([255], dtype='uint8'),
+              'ünï': mx.nd.ones((2, 1, 3))}
+    ours, theirs = str(tmp_path / 'ours'), str(tmp_path / 'theirs')
+    save_ndarrays(ours, arrays)
+    mx.nd.save(theirs, arrays)
+    assert open(ours, 'rb').read() == open(theirs, 'rb').read()
+    net = _small_net()
+    save_checkpoint(str(tmp_path / 'run'), 'last', net, None, {'epoch': 0})
+    net.save_parameters(str(tmp_path / 'stock.params'))
+    assert open(str(tmp_path / 'run_last.params'), 'rb').read() == \
+        open(str(tmp_path / 'stock.params'), 'rb').read()
+
+
+def test_a_write_cut_at_its_last_bytes_fails_and_keeps_the_old_set(trained_set, tmp_path):
+    """``mx.nd.save`` ignores the error of its final flush: with the limit just below the file's
+    size it leaves a short file and raises nothing, which the sidecar would then certify."""
+    path, net, trainer = trained_set
+    before = {name: open(str(tmp_path / name), 'rb').read() for name in os.listdir(tmp_path)}
+    _step(net, trainer, 7)
+    with pytest.raises(OSError) as e, file_size_limit(os.path.getsize(path) - 50):
+        save_checkpoint(str(tmp_path / 'run'), 'last', net, trainer,
+                        {'epoch': 2, 'network': 'small', 'classes': ['a']})
+    assert e.value.errno == errno.EFBIG and e.value.filename == path  # the output, not a temp
+    after = {name: open(str(tmp_path / name), 'rb').read() for name in os.listdir(tmp_path)}
+    assert after == before  # no temporary, no .prev, the old set untouched
+    assert verify_checkpoint(path)['epoch'] == 1
+
+
+def _kill_save_at(step, prefix, net, trainer, epoch, tag='last'):
+    """Save in a forked child that SIGKILLs itself at ``step`` (the test hook)."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to pytest
+        try:
+            os.environ[KILL_HOOK_ENV] = '{}:{}:{}'.format(tag, epoch, step)
+            save_checkpoint(prefix, tag, net, trainer,
+                            {'epoch': epoch, 'network': 'small', 'classes': ['a']})
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
+# step -> the set that resume takes after a kill there: (epoch, from .prev)
+KILL_OUTCOMES = {0: (1, False), 1: (1, False), 2: (1, False), 3: (1, False), 4: (1, True),
+                 5: (1, True), 6: (2, False), 7: (2, False), 8: (2, False), 9: (2, False)}
+
+
+@pytest.mark.parametrize('step', sorted(KILL_OUTCOMES))
+def test_a_save_killed_at_any_step_leaves_a_whole_set_that_resume_finds(trained_set, tmp_path,
+                                                                         step):
+    path, net, trainer = trained_set
+    prefix = str(tmp_path / 'run')
+    saved = {1: _weights(net)}
+    _step(net, trainer, 3)
+    saved[2] = _weights(net)
+    assert _kill_save_at(step, prefix, net, trainer, 2), 'the hook did not fire at this step'
+    remove_stale_temps(str(tmp_path))  # the killed child's temporaries (the next run does it)
+    epoch, kept = KILL_OUTCOMES[step]
+    found, sidecar, note = resumable_checkpoint(path)
+    assert sidecar['epoch'] == epoch and found == (previous_path(path) if kept else path)
+    assert (note is not None) == kept
+    if kept:
+        assert 'is not a whole set' in note and 'resuming from {} (epoch 1)'.format(found) in note
+        with pytest.raises(InputError, match='mixed checkpoint'):
+            verify_checkpoint(path)  # what resume refused before
+    resumed = _small_net()
+    resumed.load_parameters(found)
+    for name, value in saved[epoch].items():
+        np.testing.assert_array_equal(_weights(resumed)[name], value, err_msg=name)
+
+    # The next save (a resumed run's) completes the protocol: one whole set, nothing else left.
+    _step(net, trainer, 4)
+    save_checkpoint(prefix, 'last', net, trainer, {'epoch': 3, 'network': 'small',
+                                                   'classes': ['a']})
+    assert sorted(os.listdir(tmp_path)) == ['run_last.json', 'run_last.params', 'run_last.states']
+    assert resumable_checkpoint(path)[1]['epoch'] == 3
+
+
+def test_two_cut_saves_in_a_row_keep_the_last_whole_set(trained_set, tmp_path):
+    path, net, trainer = trained_set
+    prefix = str(tmp_path / 'run')
+    for epoch in (2, 3):  # the second save is a resumed run's, cut at the same rename
+        _step(net, trainer, epoch)
+        assert _kill_save_at(5, prefix, net, trainer, epoch)
+        found, sidecar, note = resumable_checkpoint(path)
+        assert found == previous_path(path) and sidecar['epoch'] == 1 and note
+    # A cut after the new set is in place (before .prev is deleted): the new set is taken, and
+    # the next save keeps it (not the older .prev) while it replaces it.
+    _step(net, trainer, 4)
+    assert _kill_save_at(7, prefix, net, trainer, 4)
+    assert resumable_checkpoint(path)[1]['epoch'] == 4
+    _step(net, trainer, 5)
+    assert _kill_save_at(4, prefix, net, trainer, 5)
+    found, sidecar, _ = resumable_checkpoint(path)
+    assert found == previous_path(path) and sidecar['epoch'] == 4
+
+
+def test_resume_never_takes_a_mixed_set(trained_set, tmp_path):
+    path, net, trainer = trained_set
+    _step(net, trainer, 5)
+    other = save_checkpoint(str(tmp_path / 'run'), '0002', net, trainer,
+                            {'epoch': 2, 'network': 'small', 'classes': ['a']})
+    shutil.copy(other, path)  # mixed, and no .prev: the error about the set itself
+    with pytest.raises(InputError, match=r'mixed checkpoint: .*run_last\.params'):
+        resumable_checkpoint(path)
+    # A .prev that is not whole either (a copied-over .params) is not taken.
+    for ext in ('.params', '.states', '.json'):
+        shutil.copy(os.path.splitext(other)[0] + ext, os.path.splitext(previous_path(path))[0] +
+                    ext)
+    shutil.copy(path.replace('_last', '_0002'), previous_path(path))
+    with open(previous_path(path), 'ab') as f:
+        f.write(b'x')
+    with pytest.raises(InputError, match=r'mixed checkpoint: .*run_last\.params does not'):
+        resumable_checkpoint(path)
+
+
+def test_the_metrics_hook_runs_before_anything_is_renamed(trained_set, tmp_path):
+    path, net, trainer = trained_set
+    before = open(path, 'rb').read()
+    seen = []
+
+    def hook():
+        seen.append(sorted(n for n in os.listdir(tmp_path) if not n.startswith('.')))
+        raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'm.jsonl'))
+
+    with pytest.raises(OSError, match='No space left'):
+        save_checkpoint(str(tmp_path / 'run'), 'last', net, trainer, {'epoch': 2}, hook)
+    assert seen == [['run_last.json', 'run_last.params', 'run_last.states']]
+    assert open(path, 'rb').read() == before and sorted(os.listdir(tmp_path)) == seen[0]

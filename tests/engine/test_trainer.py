@@ -89,3 +89,22 @@ def test_train_returns_what_it_wrote(demo, tmp_path):
 def test_train_takes_a_config_not_parsed_flags():
     with pytest.raises(TypeError, match='takes a TrainConfig'):
         train(train_cli.parse_args([]))
+
+
+def test_a_run_drops_the_metrics_lines_of_the_epochs_it_trains_again(tmp_path):
+    from gluoncv_hard.engine.trainer import _drop_metrics_lines
+    prefix = str(tmp_path / 'run')
+    path = prefix + '_metrics.jsonl'
+    assert _drop_metrics_lines(prefix, 0) == []  # no file: nothing to do, nothing made
+    assert not os.path.exists(path)
+    lines = [b'{"epoch": 0, "lr": 0.1}\n', b'not json: kept as it is\n', b'{"epoch": 1}\n',
+             b'{"epoch": 2}\n', b'{"epoch": true}\n', b'[1]\n']
+    with open(path, 'wb') as f:
+        f.writelines(lines)
+    inode = os.stat(path).st_ino
+    assert _drop_metrics_lines(prefix, 3) == []
+    assert os.stat(path).st_ino == inode  # untouched when nothing goes
+    assert _drop_metrics_lines(prefix, 1) == [1, 2]
+    with open(path, 'rb') as f:
+        assert f.read() == b''.join(lines[:2] + lines[4:])
+    assert os.stat(path).st_ino != inode and os.listdir(str(tmp_path)) == ['run_metrics.jsonl']

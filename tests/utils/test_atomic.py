@@ -1,3 +1,4 @@
+import errno
 import os
 import signal
 import stat
@@ -5,9 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from fixtures import file_size_limit
 
 from gluoncv_hard.utils.atomic import (
+    append_whole,
     atomic_outputs,
+    naming_errors,
     parse_temp_name,
     remove_stale_temps,
     temp_prefix,
@@ -120,3 +124,29 @@ def test_a_signal_during_the_renames_waits_until_the_set_is_complete(tmp_path):
             os.replace = real_replace
     assert e.value.signum == signal.SIGTERM
     assert sorted(os.listdir(str(tmp_path))) == ['a.json', 'a.params']
+
+
+def test_a_failed_write_names_the_output_not_its_temporary(tmp_path):
+    out = str(tmp_path / 'a.lst')
+    with pytest.raises(OSError) as e, file_size_limit(10):
+        with atomic_outputs(out) as (temp,):
+            with naming_errors(out), open(temp, 'wb') as f:
+                f.write(b'x' * 100)
+    assert e.value.errno == errno.EFBIG and e.value.filename == out
+    assert os.listdir(str(tmp_path)) == []
+    with pytest.raises(PermissionError) as e:  # the type follows the errno
+        with naming_errors(out):
+            raise OSError(errno.EACCES, 'Permission denied')
+    assert e.value.filename == out
+
+
+def test_an_append_is_whole_or_absent_when_the_disk_cuts_it_short(tmp_path):
+    path = str(tmp_path / 'm.jsonl')
+    append_whole(path, b'{"epoch": 0}\n')
+    # The kernel takes the first 20 bytes of the next line, then refuses the rest (EFBIG).
+    with pytest.raises(OSError) as e, file_size_limit(33):
+        append_whole(path, b'{"epoch": 1, "more": "x"}\n')
+    assert e.value.errno == errno.EFBIG and e.value.filename == path
+    assert open(path, 'rb').read() == b'{"epoch": 0}\n'  # cut back: no torn line
+    append_whole(path, b'{"epoch": 1}\n')
+    assert open(path, 'rb').read() == b'{"epoch": 0}\n{"epoch": 1}\n'
