@@ -54,7 +54,7 @@ from gluoncv_hard.engine.networks import initialize_missing
 from gluoncv_hard.engine.plot import METRICS_SUFFIX, plot_run
 from gluoncv_hard.engine.step import ForwardBackwardTask
 from gluoncv_hard.engine.validation import evaluate_network, headline_metrics
-from gluoncv_hard.errors import InputError, TrainingDiverged
+from gluoncv_hard.errors import InputError, SetupError, TrainingDiverged
 from gluoncv_hard.modeling.losses import LOSS_NAMES, FasterRCNNLosses
 from gluoncv_hard.modeling.rcnn_target import RCNNTargetSampler
 from gluoncv_hard.modeling.zoo import build_network, infer_parameter_shapes
@@ -620,6 +620,30 @@ def _write_failure(session, error):
         path, sidecar['epoch']), then='continue with resume={}'.format(path))
 
 
+# Where MXNet's data-loader workers fail when they cannot hand a batch over through /dev/shm.
+_SHARED_MEMORY_FAULT = 'cpu_shared_storage_manager'
+
+
+def _shared_memory_failure(session, error):
+    """The ``SetupError`` for data-loader workers that cannot pass batches through shared
+    memory (a full or small /dev/shm, a file size limit): what to change, and the checkpoint
+    that resume continues."""
+    detail = str(error).strip().splitlines()[-1].strip() or type(error).__name__
+    last = session.last_path if session is not None and session.rank0 else None
+    if last:
+        try:
+            path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
+            last = 'the last whole checkpoint is {} (epoch {}): continue with resume={}'.format(
+                path, sidecar['epoch'], path)
+        except (InputError, OSError):
+            last = None
+    return SetupError(
+        "the data loader's worker processes cannot pass batches through shared memory "
+        '(/dev/shm) on this machine ({}): free space in /dev/shm or enlarge it (docker run '
+        '--shm-size=2g), raise the file size limit (ulimit -f), or use num_workers=0; {}'.format(
+            detail, last or 'no checkpoint was saved yet'), param='num_workers')
+
+
 def _update_plot(prefix):
     """Redraw ``PREFIX_metrics.png``. The picture is a convenience beside the metrics file,
     which stays the record: a failure to draw it is logged and training goes on."""
@@ -665,6 +689,10 @@ def train(config):
             return _run(config, progress)
         except _OutputWriteFailed as e:
             raise _write_failure(progress.get('session'), e.error) from None
+        except mx.base.MXNetError as e:
+            if _SHARED_MEMORY_FAULT not in str(e):
+                raise
+            raise _shared_memory_failure(progress.get('session'), e) from None
         except KeyboardInterrupt as e:
             message = _interrupted_message(progress, getattr(e, 'signum', signal.SIGINT))
             try:

@@ -470,3 +470,16 @@ def test_bad_heldout_backgrounds_are_refused_before_any_output(tmp_path, heldout
         generate.generate_demo_dataset(str(out), heldout_backgrounds=heldout, **TINY)
     assert info.value.param == 'heldout_backgrounds'
     assert not out.exists()
+
+
+def test_is_default_dataset_tells_the_default_parameters_and_seed(tmp_path):
+    out = str(tmp_path / 'small')
+    generate.generate_demo_dataset(out, seed=0, **TINY)
+    assert not generate.is_default_dataset(out, seed=0)  # other counts
+    assert not generate.is_default_dataset(str(tmp_path / 'absent'))
+    marker = staging.read_marker(out)
+    marker['parameters'] = generate.recorded_parameters()
+    with open(os.path.join(out, staging.COMPLETION_MARKER), 'w') as f:
+        json.dump(marker, f)
+    assert generate.is_default_dataset(out, seed=0)
+    assert not generate.is_default_dataset(out, seed=1)

@@ -139,6 +139,28 @@ def test_a_checkpoint_write_refused_mid_training_is_a_clear_error_and_resume_con
     _assert_ends_as_reference(folder, reference)
 
 
+def _small_file_size_limit():
+    _ignore_sigxfsz()
+    # Below one batch (MXNet's loader workers hand batches over as files in /dev/shm) and above
+    # the log and metrics files.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (300000, resource.RLIM_INFINITY))
+
+
+def test_loader_workers_without_shared_memory_are_a_clear_error(demo, tmp_path):
+    prefix = str(tmp_path / 'run')
+    args = _args(demo, prefix, epochs=1)
+    args[args.index('--num-workers') + 1] = '1'
+    process = start_training(args, preexec_fn=_small_file_size_limit)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 2, err
+    assert 'Traceback' not in err and err.count('error: ') == 1, err
+    assert re.search(r"^error: --num-workers: the data loader's worker processes cannot pass "
+                     r'batches through shared memory \(/dev/shm\) .*use num_workers=0; no '
+                     r'checkpoint was saved yet$', err, re.M), err
+    assert temps_in(str(tmp_path)) == []
+    assert not os.path.exists(prefix + '_last.params')
+
+
 @pytest.mark.parametrize('output', ['train.log', 'metrics.jsonl'])
 def test_a_log_or_metrics_file_on_a_full_device_is_a_clear_error(demo, after_epoch_0, tmp_path,
                                                                  capsys, output):
