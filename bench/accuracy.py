@@ -185,8 +185,8 @@ def _predict_job(params, data_root, neg_test, predictions, num_workers, log_path
 class Runner:
     """Runs trainings in worker processes with a fixed number of MXNet threads each."""
 
-    def __init__(self, workers, threads, jobs):
-        self.workers = workers
+    def __init__(self, workers, threads, jobs, pretrained_base=True):
+        self.workers, self.pretrained_base = workers, pretrained_base
         # Set before the spawned workers start, so MXNet reads them when they import it.
         os.environ.update(OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads))
         self.pool = concurrent.futures.ProcessPoolExecutor(
@@ -196,7 +196,8 @@ class Runner:
         """The training every run shares: the tiny network on a demo data set."""
         from gluoncv_hard.engine.config import TrainConfig
         return TrainConfig.create(**dict(dict(
-            network='tiny', dataset='voc', data_root=data_root, train='train', val='val',
+            network='tiny', pretrained_base=self.pretrained_base, dataset='voc',
+            data_root=data_root, train='train', val='val',
             neg_val=[os.path.join(data_root, 'negatives', 'test')], seed=seed,
             num_workers=self.workers, save_interval=0, log_interval=0), **settings))
 
@@ -286,9 +287,11 @@ def policy_section(tables, labels, seeds, args):
     titles = [title for _, title, _ in METRICS]
     return [
         '## Hard-box policies and online mining, paired seeds', '',
-        'Tiny network, {} epochs of the demo training scenes per run (lr {}), seeds {}; the '
+        'Tiny network ({}), {} epochs of the demo training scenes per run (lr {}), seeds {}; the '
         'final epoch evaluated on {} validation scenes and {} negative scenes. Mean ± standard '
-        'deviation over seeds:'.format(args.epochs, args.lr, args.seeds, args.n_val,
+        'deviation over seeds:'.format(
+            'backbone from scratch' if args.from_scratch else 'from the pretrained backbone',
+            args.epochs, args.lr, args.seeds, args.n_val,
                                        args.n_negatives), '',
         markdown_table(['configuration'] + titles, mean_rows), '',
         'One run\'s 95% bootstrap interval over images is about {} (half widths, first '
@@ -397,6 +400,9 @@ def main(argv=None):
     parser.add_argument('--mining-epochs', type=int, default=1,
                         help='fine-tuning epochs per mining round')
     parser.add_argument('--mining-lr', type=float, default=0.002)
+    parser.add_argument('--from-scratch', action='store_true',
+                        help='train the backbone from scratch (default: from the shipped '
+                             'pretrained backbone, as the demo does)')
     parser.add_argument('--jobs', type=int, default=2, help='trainings run side by side')
     parser.add_argument('--num-workers', type=int, default=1, help='data-loader workers per job')
     args = parser.parse_args(argv)
@@ -413,7 +419,8 @@ def main(argv=None):
     chosen = [c for c in CONFIGS if c[0] in wanted or not wanted]
     if BASELINE not in [c[0] for c in chosen]:
         chosen.insert(0, CONFIGS[0])
-    runner = Runner(args.num_workers, max(1, (os.cpu_count() or 1) // args.jobs), args.jobs)
+    runner = Runner(args.num_workers, max(1, (os.cpu_count() or 1) // args.jobs), args.jobs,
+                    pretrained_base=not args.from_scratch)
     schedule = _schedule(args.epochs, args.lr)
     lines = ['# Accuracy evidence on the demo data', '',
              'Command: `python bench/accuracy.py {}`. {}'.format(

@@ -36,6 +36,7 @@ def test_demo_trains_evaluates_and_prints_equivalent_commands(tmp_path, capsys):
             config.schedule.lr, config.schedule.lr_warmup, config.output.save_prefix) == (
         'tiny', 'ignore', 1, 0.02, 100, prefix)
     assert (config.data.val, config.data.neg_val) == ('', ())
+    assert config.model.pretrained_base  # the shipped offline-pretrained backbone
 
     # The report is the one the printed eval command writes.
     eval_line = next(line for line in printed.splitlines() if line.startswith('Evaluation: '))
