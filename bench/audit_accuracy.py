@@ -89,6 +89,9 @@ def build_parser():
     g.add_argument('--seed', type=int, default=0, help='fold split and training seed')
     g.add_argument('--max-images', type=int, default=None, help='audit a random subset')
     g.add_argument('--network', default='tiny')
+    g.add_argument('--from-scratch', action='store_true',
+                   help='fold models train the backbone from scratch (default for tiny: from '
+                        'the shipped pretrained backbone, as the demo does)')
     g.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS, help='epochs per fold model')
     g.add_argument('--lr', type=float, default=DEFAULT_LR)
     g.add_argument('--lr-warmup', type=int, default=DEFAULT_WARMUP, help='warm-up iterations')
@@ -147,6 +150,7 @@ def train_config(args):
     # An lr decay at or after the last epoch never happens: say so with a decay past the end.
     decay = decay if decay >= 1 else args.epochs + 1
     return TrainConfig.create(network=args.network, epochs=args.epochs, lr=args.lr,
+                              pretrained_base=args.network == 'tiny' and not args.from_scratch,
                               lr_warmup=args.lr_warmup, lr_decay_epoch=(float(decay),),
                               hard=HardConfig(policy=args.hard_policy), seed=args.seed,
                               num_workers=args.num_workers, save_interval=0, log_interval=0)
