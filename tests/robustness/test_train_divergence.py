@@ -37,7 +37,7 @@ def _last_good(err):
     return match.group(2)
 
 
-@pytest.mark.parametrize('seed, lr', [(1, 100), (2, 100), (3, 30), (4, 10), (5, 1000)])
+@pytest.mark.parametrize('seed, lr', [(1, 100), (2, 100), (3, 30), (4, 300), (5, 1000)])
 def test_huge_learning_rates_exit_3_and_write_nothing_non_finite(demo, tmp_path, capsys, seed,
                                                                  lr):
     prefix = str(tmp_path / 'run')
