@@ -603,21 +603,29 @@ def _drop_metrics_lines(prefix, start_epoch):
     return dropped
 
 
+def _last_whole_checkpoint(session):
+    """``(path, epoch)`` of the checkpoint that resume would continue from, or None (no
+    session yet, not rank 0, nothing saved, or no whole set on disk)."""
+    last = session.last_path if session is not None and session.rank0 else None
+    if not last:
+        return None
+    try:
+        path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
+    except (InputError, OSError):
+        return None
+    return path, sidecar['epoch']
+
+
 def _write_failure(session, error):
     """The ``InputError`` for a failed write of a training output: which file, why, and the
     checkpoint that resume continues."""
     if session is None:  # while opening the outputs, before training
         return write_error(error, 'save_prefix', 'nothing was written')
-    last = session.last_path if session.rank0 else None
-    if last:
-        try:
-            path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
-        except (InputError, OSError):
-            last = None
-    if not last:
+    last = _last_whole_checkpoint(session)
+    if last is None:
         return write_error(error, 'save_prefix', 'no checkpoint was saved yet')
     return write_error(error, 'save_prefix', 'the last whole checkpoint is {} (epoch {})'.format(
-        path, sidecar['epoch']), then='continue with resume={}'.format(path))
+        *last), then='continue with resume={}'.format(last[0]))
 
 
 # Where MXNet's data-loader workers fail when they cannot hand a batch over through /dev/shm.
@@ -629,14 +637,10 @@ def _shared_memory_failure(session, error):
     memory (a full or small /dev/shm, a file size limit): what to change, and the checkpoint
     that resume continues."""
     detail = str(error).strip().splitlines()[-1].strip() or type(error).__name__
-    last = session.last_path if session is not None and session.rank0 else None
-    if last:
-        try:
-            path, sidecar, _ = resumable_checkpoint(last, param='save_prefix')
-            last = 'the last whole checkpoint is {} (epoch {}): continue with resume={}'.format(
-                path, sidecar['epoch'], path)
-        except (InputError, OSError):
-            last = None
+    last = _last_whole_checkpoint(session)
+    if last is not None:
+        last = 'the last whole checkpoint is {} (epoch {}): continue with resume={}'.format(
+            last[0], last[1], last[0])
     return SetupError(
         "the data loader's worker processes cannot pass batches through shared memory "
         '(/dev/shm) on this machine ({}): free space in /dev/shm or enlarge it (docker run '
