@@ -2,7 +2,8 @@
 one mining round on a handful of scenes. What this proves: the bench runs end to end (data,
 spawned training workers, predictions saved as plain arrays, paired intervals, the mining
 scenario on held-out backgrounds with its control and plot), and a second run reuses every
-finished run. It does not measure anything: one epoch on eight scenes finds no face."""
+finished run, and refuses to report a finished run under other settings. It does not measure
+anything: one epoch on eight scenes finds no face."""
 import os
 import re
 import subprocess
@@ -15,11 +16,11 @@ BENCH = os.path.join(ROOT, 'bench', 'accuracy.py')
 INTERVAL = r'-?\d+\.\d{3} \[-?\d+\.\d{3}, -?\d+\.\d{3}\]'
 
 
-def run_bench(work, out):
+def run_bench(work, out, *extra):
     return subprocess.run(
         [sys.executable, BENCH, '--work', work, '--out', out, '--epochs', '1', '--n-train', '8',
          '--n-val', '6', '--n-negatives', '4', '--n-pool', '6', '--seeds', '0,1',
-         '--configs', 'drop', '--mining-rounds', '1', '--jobs', '2'],
+         '--configs', 'drop', '--mining-rounds', '1', '--jobs', '2', *extra],
         check=False, capture_output=True, text=True, timeout=1500,
         cwd=str(os.path.dirname(work)))
 
@@ -67,3 +68,11 @@ def test_smoke_run_writes_paired_intervals_and_the_mining_scenario(tmp_path):
         second = f.read()
     strip = re.compile(r'^(Command|Total time).*$', re.M)
     assert strip.sub('', second) == strip.sub('', text)
+
+    # A finished run is never reported under other settings: the bench stops before training.
+    other = run_bench(work, str(tmp_path / 'again' / 'OTHER.md'), '--lr', '0.5')
+    assert other.returncode != 0
+    assert 'was trained with other settings' in other.stderr and '--lr 0.5' in other.stderr
+    assert 'give another --work' in other.stderr
+    assert not os.path.exists(tmp_path / 'again' / 'OTHER.md')
+    assert re.findall(r'done \(', other.stdout) == []
