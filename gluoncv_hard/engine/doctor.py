@@ -124,7 +124,22 @@ def pretrained_weights():
         backbones.append(dict(network=network, path=path, present=os.path.isfile(path)))
     known = {b['path'] for b in backbones}
     other = sorted(p for p in glob.glob(os.path.join(root, '*.params')) if p not in known)
-    return {'dir': root, 'backbones': backbones, 'other': other}
+    return {'dir': root, 'backbones': backbones, 'other': other, 'tiny': tiny_backbone_status()}
+
+
+def tiny_backbone_status():
+    """The backbone ``--pretrained-base`` loads for the tiny networks (shipped in the package,
+    or ``$GLUONCV_HARD_TINY_BACKBONE``), checked as loading checks it (sidecar, size, SHA-256):
+    ``{'networks', 'path', 'usable', 'problem'}``."""
+    from gluoncv_hard.errors import InputError
+    from gluoncv_hard.modeling.tiny_backbone import backbone_path, read_backbone
+    path = backbone_path()
+    try:
+        read_backbone(path)
+        problem = ''
+    except InputError as e:
+        problem = str(e)
+    return dict(networks=sorted(TINY_NETWORKS), path=path, usable=not problem, problem=problem)
 
 
 def _gpus():
@@ -255,4 +270,10 @@ def format_report(report):
                                              'missing (needed by --pretrained-base)'))
     for path in weights['other']:
         lines.append('  [x] {}'.format(os.path.basename(path)))
+    tiny = weights['tiny']
+    lines.append('Pretrained tiny backbone ({}, --pretrained-base)'.format(
+        ', '.join(tiny['networks'])))
+    lines.append('  {} {}'.format(_mark(tiny['usable']), tiny['path'] + (
+        ' (sidecar, size and SHA-256 checked)' if tiny['usable'] else
+        ': not usable: ' + tiny['problem'])))
     return '\n'.join(lines)

@@ -51,6 +51,28 @@ def test_report_of_this_machine(capsys, monkeypatch, tmp_path):
     assert '[x] resnet50_v1b' in out and '[ ] resnet101_v1d' in out
     assert 'faster_rcnn_resnet50_v1b_voc-447328d8.params' in out
     assert ('Horovod 0.28.1' in out) == horovod_usable()
+    from gluoncv_hard.modeling.tiny_backbone import SHIPPED_BACKBONE
+    assert '[x] {} (sidecar, size and SHA-256 checked)'.format(SHIPPED_BACKBONE) in out
+
+
+def test_report_names_a_damaged_tiny_backbone(capsys, monkeypatch, tmp_path):
+    from gluoncv_hard.modeling.tiny_backbone import (
+        SHIPPED_BACKBONE,
+        backbone_sidecar_path,
+    )
+    copy = tmp_path / 'backbone.params'
+    data = bytearray(open(SHIPPED_BACKBONE, 'rb').read())
+    data[-1] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    shutil.copy(backbone_sidecar_path(SHIPPED_BACKBONE), backbone_sidecar_path(str(copy)))
+    monkeypatch.setenv('GLUONCV_HARD_TINY_BACKBONE', str(copy))
+    assert doctor.main([]) == 0  # only a report: nothing was asked for
+    out = capsys.readouterr().out
+    assert '[ ] {}: not usable: '.format(copy) in out
+    assert 'damaged or replaced' in out
+    monkeypatch.setenv('GLUONCV_HARD_TINY_BACKBONE', str(tmp_path / 'absent.params'))
+    assert doctor.main([]) == 0
+    assert 'does not exist' in capsys.readouterr().out
 
 
 def test_gpu_is_not_usable_on_the_cpu_build(capsys):
