@@ -17,6 +17,7 @@ import mxnet as mx
 
 from gluoncv_hard.engine.devices import available_gpus
 from gluoncv_hard.engine.distributed import HOROVOD_BUILD_ENV, HOROVOD_INSTALL
+from gluoncv_hard.modeling.tiny_backbone import BACKBONE_ENV
 from gluoncv_hard.modeling.zoo import NETWORKS, TINY_NETWORKS
 from gluoncv_hard.utils import cuda
 
@@ -128,9 +129,9 @@ def pretrained_weights():
 
 
 def tiny_backbone_status():
-    """The backbone ``--pretrained-base`` loads for the tiny networks (shipped in the package,
-    or ``$GLUONCV_HARD_TINY_BACKBONE``), checked as loading checks it (sidecar, size, SHA-256):
-    ``{'networks', 'path', 'usable', 'problem'}``."""
+    """The backbone ``--pretrained-base`` loads for the ``tiny`` network (shipped in the
+    package, or ``$GLUONCV_HARD_TINY_BACKBONE``; ``tiny_fpn`` has none), checked as loading checks
+    it (sidecar, size, SHA-256): ``{'network', 'path', 'usable', 'problem'}``."""
     from gluoncv_hard.errors import InputError
     from gluoncv_hard.modeling.tiny_backbone import backbone_path, read_backbone
     path = backbone_path()
@@ -139,7 +140,7 @@ def tiny_backbone_status():
         problem = ''
     except InputError as e:
         problem = str(e)
-    return dict(networks=sorted(TINY_NETWORKS), path=path, usable=not problem, problem=problem)
+    return dict(network='tiny', path=path, usable=not problem, problem=problem)
 
 
 def _gpus():
@@ -271,8 +272,8 @@ def format_report(report):
     for path in weights['other']:
         lines.append('  [x] {}'.format(os.path.basename(path)))
     tiny = weights['tiny']
-    lines.append('Pretrained tiny backbone ({}, --pretrained-base)'.format(
-        ', '.join(tiny['networks'])))
+    lines.append('Pretrained backbone of {} (--pretrained-base; shipped, or ${})'.format(
+        tiny['network'], BACKBONE_ENV))
     lines.append('  {} {}'.format(_mark(tiny['usable']), tiny['path'] + (
         ' (sidecar, size and SHA-256 checked)' if tiny['usable'] else
         ': not usable: ' + tiny['problem'])))
