@@ -7,8 +7,9 @@
 **Policies** (``--parts policies``). For every seed, every configuration of
 :data:`DEFAULT_CONFIGS` (``positive``, ``drop``, ``ignore`` x ``iof``/``iou``/``iou_or_iof``), or
 with ``--configs all`` of :data:`CONFIGS` (also both precedences and the online options on
-``ignore, iof``), trains the tiny network (1 epoch of 600 scenes from the pretrained backbone) with the same seed, so each seed
-gives every configuration the same initialization and the same data order (the trainer seeds
+``ignore, iof``), trains the tiny network (by default 1 epoch of 600 scenes from the pretrained
+backbone) with the same seed, so each seed gives every configuration the same initialization
+and the same data order (the trainer seeds
 MXNet and NumPy from it before building the network, and draws the epoch order and every
 image's augmentation from ``(seed, epoch, index)``). The final epoch is evaluated (not the best
 one: choosing an epoch on the validation set would flatter every configuration) on the bench's
