@@ -213,7 +213,9 @@ class Runner:
         same settings: ``settings.json`` holds the run's train flags, and a run folder trained
         with others stops the bench rather than being reported under these)."""
         predictions = os.path.join(out, 'predictions.npz')
-        config = self.base(data_root, seed, save_prefix=os.path.join(out, 'run'), **settings)
+        # No validation inside the training: the predictions below evaluate the final epoch.
+        config = self.base(data_root, seed, save_prefix=os.path.join(out, 'run'), val='',
+                           neg_val=(), **settings)
         if hard is not None:
             config = config.replace(hard=hard)
         flags = config.to_flags(skip=('num_workers',))
