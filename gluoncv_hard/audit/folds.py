@@ -139,13 +139,13 @@ def fold_trainer(config, dataset, classes, out, ctx, progress=False, reuse=False
     :func:`train_and_predict` with fold ``K``'s files in ``OUT/folds/fold_K``; ``progress``
     shows a bar over each fold's predictions; ``reuse`` and ``log`` as for
     :func:`train_and_predict`."""
-    from tqdm import tqdm
+    from gluoncv_hard.utils.progress import progress_bar
 
     def fit_and_predict(fold, train_indices, test_indices):
         folder = os.path.join(out, 'folds', 'fold_{}'.format(fold))
         predictions = train_and_predict(config, dataset, classes, folder, train_indices,
                                         test_indices, ctx, reuse=reuse, log=log)
-        return tqdm(predictions, total=len(test_indices), unit='img',
-                    desc='fold {} detect'.format(fold), disable=not progress)
+        return progress_bar(predictions, enabled=bool(progress), total=len(test_indices),
+                            unit='img', desc='fold {} detect'.format(fold))
 
     return fit_and_predict

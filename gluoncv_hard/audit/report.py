@@ -189,13 +189,13 @@ def write_audit_report(out, audits, summary_lines, class_names=None, title='Data
     A thumbnail is drawn for every image with findings (badness > 0) or a hard hit.
     Returns the path of ``index.html``.
     """
-    from tqdm import tqdm
+    from gluoncv_hard.utils.progress import progress_bar
     image_dir = os.path.join(out, 'img')
     os.makedirs(image_dir, exist_ok=True)
     visualize.save_png(os.path.join(image_dir, 'legend.png'), legend_image())
     thumbnails = {}
     ranked = list(enumerate(audits, 1))
-    for rank, a in tqdm(ranked, desc='drawing', unit='img', disable=not progress):
+    for rank, a in progress_bar(ranked, enabled=bool(progress), desc='drawing', unit='img'):
         if a.badness or len(a.findings.hard_hits):
             name = thumbnail_name(rank)
             visualize.save_png(os.path.join(out, name), draw_audit(a, class_names))

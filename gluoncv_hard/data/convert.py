@@ -11,8 +11,6 @@ between two renames.
 import os
 from typing import NamedTuple
 
-from tqdm import tqdm
-
 from gluoncv_hard.data.classes import classes_path_for
 from gluoncv_hard.data.manifest import HashingWriter, file_digest, manifest_path_for, manifest_text
 from gluoncv_hard.data.problems import ProblemLog
@@ -29,6 +27,7 @@ from gluoncv_hard.data.stats import compute_stats, format_stats
 from gluoncv_hard.data.validation import validate_items
 from gluoncv_hard.errors import InputError, OutputExistsError
 from gluoncv_hard.utils.atomic import atomic_outputs
+from gluoncv_hard.utils.progress import progress_bar
 from gluoncv_hard.utils.write_errors import check_output_folder, write_error
 
 __all__ = ['ConversionResult', 'convert_to_lst', 'check_outputs', 'output_paths',
@@ -233,7 +232,7 @@ def convert_to_lst(sources, out_path, class_names=None, image_root=None, clip=Fa
     log : ProblemLog, optional
         Source parsing problems already found; a new log if None.
     progress : bool, optional
-        tqdm bars (None: only on a terminal).
+        progress bars (None: only on a terminal; ``utils.progress``).
     class_file : str, optional
         The file ``class_names`` came from; it is protected like the other inputs, except that
         it may be the output class list (rewritten with the same names).
@@ -315,8 +314,8 @@ def _write_rec(rec_temp, idx_temp, records, fields, reencode, log, progress):
     with open(rec_temp, 'wb') as rec_file, open(idx_temp, 'w', encoding='ascii') as idx_file:
         hashed = HashingWriter(rec_file)
         writer = RecordWriter(hashed, idx_file)
-        for index in tqdm(range(len(records)), desc='packing .rec', unit='img',
-                          disable=None if progress is None else not progress):
+        for index in progress_bar(range(len(records)), enabled=progress, desc='packing .rec',
+                                  unit='img'):
             image_bytes = _image_bytes(records[index].image_path, reencode, log)
             if image_bytes is not None and not log.errors:
                 writer.write(index, pack_record(index, fields[index], image_bytes))

@@ -11,12 +11,12 @@ import os
 from typing import NamedTuple
 
 import numpy as np
-from tqdm import tqdm
 
 from gluoncv_hard import schema
 from gluoncv_hard.data.classes import class_name_problem, infer_class_names
 from gluoncv_hard.data.imagesize import ImageHeaderError, read_image_info
 from gluoncv_hard.data.items import Record
+from gluoncv_hard.utils.progress import progress_bar
 
 __all__ = ['ValidationResult', 'validate_items', 'HARD_REASONS']
 
@@ -197,7 +197,7 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
     hard_if_truncated : bool
         Mark a box hard when the source says it is truncated (VOC ``<truncated>1``).
     progress : bool, optional
-        Show a tqdm bar (None: only on a terminal).
+        Show a progress bar (None: only on a terminal; ``utils.progress``).
 
     Returns
     -------
@@ -219,8 +219,7 @@ def validate_items(sources, log, class_names=None, clip=False, hard_if_smaller=N
     boxes = _BoxChecker(list(class_names), clip, hard_if_smaller, hard_if_truncated, log)
     first_seen = {}
     records = []
-    for item in tqdm(items, desc='checking images', unit='img', disable=None if progress is None
-                     else not progress):
+    for item in progress_bar(items, enabled=progress, desc='checking images', unit='img'):
         real_path = os.path.realpath(item.image_path.replace('\0', '?'))
         if real_path in first_seen:
             log.error(_image_where(item), 'image is listed twice (first at {})'.format(

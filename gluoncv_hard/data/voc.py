@@ -9,11 +9,10 @@ import os
 import xml.etree.ElementTree as ET
 from typing import NamedTuple
 
-from tqdm import tqdm
-
 from gluoncv_hard.data.items import Source, SourceItem, SourceObject
 from gluoncv_hard.data.negatives import IMAGE_EXTENSIONS
 from gluoncv_hard.errors import InputError
+from gluoncv_hard.utils.progress import progress_bar
 
 __all__ = ['VocObject', 'VocParseError', 'parse_voc_xml', 'voc_source', 'VOC_COORDINATE_OFFSET']
 
@@ -168,7 +167,7 @@ def voc_source(root, sets, log, progress=None):
     log : ProblemLog
         Malformed XML and unreadable set files are reported here; such items are left out.
     progress : bool, optional
-        Show a tqdm bar while parsing (None: only on a terminal).
+        Show a progress bar while parsing (None: only on a terminal; ``utils.progress``).
 
     Returns
     -------
@@ -193,8 +192,8 @@ def voc_source(root, sets, log, progress=None):
             inputs.append(os.path.join(root, 'ImageSets', 'Main', image_set + '.txt'))
             ids += _read_image_set(inputs[-1], log)
     items = []
-    for image_id, listed_at in tqdm(ids, desc='reading XML', unit='file',
-                                    disable=None if progress is None else not progress):
+    for image_id, listed_at in progress_bar(ids, enabled=progress, desc='reading XML',
+                                            unit='file'):
         if '\0' in image_id:
             log.error(listed_at, 'image id {!r} holds a NUL byte'.format(image_id))
             continue

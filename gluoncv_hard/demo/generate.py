@@ -27,10 +27,10 @@ from collections import Counter
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from gluoncv_hard.demo import render, sources, staging, voc_xml
 from gluoncv_hard.errors import InputError, InputNotFoundError
+from gluoncv_hard.utils.progress import progress_bar
 
 __all__ = [
     'CLASS_NAME', 'JPEG_QUALITY', 'META_FILE', 'FORMAT_VERSION', 'SPLITS', 'SceneSplit',
@@ -266,7 +266,7 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
     force : bool
         Replace a non-empty ``out_dir`` that is not a finished demo data set.
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar (``utils.progress``: lines in a log file).
 
     Returns
     -------
@@ -311,8 +311,8 @@ def generate_demo_dataset(out_dir, seed=0, n_train=DEFAULT_COUNTS['train'],
         for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main', 'negatives/pool',
                     'negatives/test'):
             os.makedirs(os.path.join(root, sub))
-        bar = tqdm(total=sum(counts.values()), desc='demo scenes', unit='img',
-                   disable=not progress)
+        bar = progress_bar(enabled=bool(progress), total=sum(counts.values()),
+                           desc='demo scenes', unit='img')
         for split in SPLITS:
             pool = sources.PATCH_POOLS[split.pool]
             max_distractors = (max_distractors_positive if split.has_faces

@@ -1,8 +1,7 @@
 """Evaluate a network on a labelled data set and on images without objects, in one report."""
-from tqdm import tqdm
-
 from gluoncv_hard.engine.predict import predict_dataset
 from gluoncv_hard.evaluation import DetectionEvaluator
+from gluoncv_hard.utils.progress import progress_bar
 
 __all__ = ['evaluate_network', 'headline_metrics']
 
@@ -21,8 +20,8 @@ def evaluate_network(net, ctx, class_names, dataset=None, negatives=None, num_wo
             continue
         predictions = predict_dataset(net, data, ctx, num_workers=num_workers)
         if progress:
-            predictions = tqdm(predictions, total=len(data), desc='evaluate ' + name,
-                               leave=False)
+            predictions = progress_bar(predictions, total=len(data), desc='evaluate ' + name,
+                                       leave=False)
         for p in predictions:
             evaluator.update('{}:{}'.format(name, data.image_id(p.index)), p.boxes, p.scores,
                              p.labels, None if negative else p.gt_label)

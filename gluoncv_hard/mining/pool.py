@@ -9,10 +9,10 @@ import os
 from typing import NamedTuple
 
 import numpy as np
-from tqdm import tqdm
 
 from gluoncv_hard.data.records import read_lst
 from gluoncv_hard.errors import InputError
+from gluoncv_hard.utils.progress import progress_bar
 
 __all__ = ['PoolImage', 'open_pool', 'image_key', 'read_image_paths', 'score_pool']
 
@@ -113,6 +113,7 @@ def score_pool(net, pool, ctx, num_workers=0, progress=False):
     from gluoncv_hard.engine.predict import predict_dataset
     predictions = predict_dataset(net, pool, ctx, num_workers=num_workers)
     if progress:
-        predictions = tqdm(predictions, total=len(pool), desc='scoring pool', unit='img')
+        predictions = progress_bar(predictions, total=len(pool), desc='scoring pool',
+                                   unit='img')
     return [PoolImage(p.index, str(pool.image_id(p.index)), pool.image_path(p.index),
                       p.boxes, p.scores, p.labels) for p in predictions]
