@@ -189,6 +189,24 @@ def _predict_job(params, data_root, neg_test, predictions, num_workers, log_path
         save_predictions(params, data_root, neg_test, predictions, num_workers)
 
 
+def _die_with_parent(parent=None, every=2.0):
+    """Worker initializer: a thread that sends this worker SIGTERM once the bench process that
+    started it is gone, so a killed bench leaves no training running on into its work folder
+    (the trainer stops on SIGTERM without leaving a temporary file). Polling the parent's pid
+    rather than ``PR_SET_PDEATHSIG``: that one fires when the *thread* that spawned the worker
+    ends, and the bench spawns workers from threads that end before the pool does."""
+    import signal
+    import threading
+    parent = os.getppid() if parent is None else parent
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name='bench-parent-watch', daemon=True).start()
+
+
 class Runner:
     """Runs trainings in worker processes with a fixed number of MXNet threads each."""
 
@@ -197,7 +215,8 @@ class Runner:
         # Set before the spawned workers start, so MXNet reads them when they import it.
         os.environ.update(OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads))
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1)
+            jobs, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1,
+            initializer=_die_with_parent)
 
     def base(self, data_root, seed, **settings):
         """The training every run shares: the tiny network on a demo data set."""

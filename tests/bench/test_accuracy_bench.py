@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -76,3 +77,61 @@ def test_smoke_run_writes_paired_intervals_and_the_mining_scenario(tmp_path):
     assert 'give another --work' in other.stderr
     assert not os.path.exists(tmp_path / 'again' / 'OTHER.md')
     assert re.findall(r'done \(', other.stdout) == []
+
+
+def _descendants(pid):
+    """Pids of every live process under ``pid`` (from /proc)."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/{}/stat'.format(entry)) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != 'Z':
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid):
+    try:
+        with open('/proc/{}/stat'.format(pid)) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir('/proc'), reason='reads /proc')
+def test_a_killed_bench_leaves_no_training_running(tmp_path):
+    work = tmp_path / 'work'
+    bench = subprocess.Popen(
+        [sys.executable, BENCH, '--work', str(work), '--out', str(tmp_path / 'A.md'),
+         '--parts', 'policies', '--epochs', '3', '--n-train', '40', '--n-val', '4',
+         '--n-negatives', '2', '--seeds', '0', '--configs', 'drop', '--jobs', '1'],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(tmp_path))
+    log = work / 'positive__stock' / 'seed0' / 'run_train.log'
+    try:
+        deadline = time.time() + 600
+        while not (log.is_file() and 'Start training' in log.read_text()):
+            assert bench.poll() is None and time.time() < deadline, 'the bench never trained'
+            time.sleep(0.5)
+        workers = _descendants(bench.pid)
+        assert workers
+        bench.kill()  # SIGKILL: the bench gets no chance to clean up
+        bench.wait(timeout=60)
+        deadline = time.time() + 60
+        while any(_alive(pid) for pid in workers) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not [pid for pid in workers if _alive(pid)]
+        assert 'Epoch 2' not in log.read_text()  # stopped mid-run, not finished
+        assert not os.path.exists(work / 'positive__stock' / 'seed0' / 'predictions.npz')
+    finally:
+        if bench.poll() is None:
+            bench.kill()
