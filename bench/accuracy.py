@@ -72,7 +72,7 @@ CONFIGS = [
 ]
 # What the bench runs unless --configs names others ('all': every configuration): the five
 # hard-box policies on 5 seeds fit the 90-minute budget on 2 cores; the precedence and online
-# variants add 6 x 4.2 min per seed.
+# variants add 6 runs of about 4 min (one core) per seed.
 DEFAULT_CONFIGS = (BASELINE, 'drop', 'ignore, iof', 'ignore, iou', 'ignore, iou_or_iof')
 MINING_FROM = 'ignore, iof'
 # (metric of gluoncv_hard.evaluation.bootstrap, column title, digits)
@@ -328,12 +328,11 @@ def policy_section(tables, labels, seeds, args):
     titles = [title for _, title, _ in METRICS]
     return [
         '## Hard-box policies and online mining, paired seeds', '',
-        'Tiny network ({}), {} epochs of the demo training scenes per run (lr {}), seeds {}; the '
-        'final epoch evaluated on {} validation scenes and {} negative scenes. Mean ± standard '
-        'deviation over seeds:'.format(
+        'Tiny network ({}), {} epoch(s) of {} demo training scenes per run (lr {}), seeds {}; '
+        'the final epoch evaluated on {} validation scenes and {} negative scenes. Mean ± '
+        'standard deviation over seeds:'.format(
             'backbone from scratch' if args.from_scratch else 'from the pretrained backbone',
-            args.epochs, args.lr, args.seeds, args.n_val,
-                                       args.n_negatives), '',
+            args.epochs, args.n_train, args.lr, args.seeds, args.n_val, args.n_negatives), '',
         markdown_table(['configuration'] + titles, mean_rows), '',
         'One run\'s 95% bootstrap interval over images is about {} (half widths, first '
         'configuration and seed).'.format(widths), '',
