@@ -1,6 +1,7 @@
 """Evaluate a checkpoint and write its JSON report: the job of ``gluoncv-hard-eval``, as calls
 (the eval command, the demo and the mining rounds write the same report)."""
 import json
+import os
 
 from gluoncv_hard.errors import InputError
 from gluoncv_hard.utils.atomic import write_text_atomic
@@ -44,6 +45,8 @@ def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_va
     net, _ = load_trained_network(params, ctx, network=network, classes=classes,
                                   use_fpn=use_fpn)
     classes = list(net.classes)
+    if val and dataset in ('lst', 'rec'):
+        _check_record_classes(val, classes, params)
     labelled = open_dataset(dataset, val, data_root, classes)[0] if val else None
     negatives = ConcatDetection([open_negatives(spec) for spec in neg_val]) if neg_val else None
     if labelled is None and negatives is None:
@@ -53,6 +56,25 @@ def evaluate_checkpoint(params, ctx, dataset='voc', val='', data_root='', neg_va
                               progress=progress, bootstrap=bootstrap)
     report['params'] = params
     return report
+
+
+def _check_record_classes(path, classes, params):
+    """A ``.lst``/``.rec`` stores class ids, not names: read with the checkpoint's class list,
+    ids of records converted with another list would count as the wrong classes. VOC and COCO
+    name their classes, which the readers map by name."""
+    from gluoncv_hard.data.classes import read_class_names
+    from gluoncv_hard.data.datasets import default_classes_file
+    class_file = default_classes_file(path)
+    if not os.path.isfile(class_file):
+        return
+    listed = read_class_names(class_file)
+    if listed != classes:
+        raise InputError(
+            '{} was converted with the classes {} ({}), but {} was trained on {}: their class '
+            'ids would be read as the wrong classes. Convert the data again with the '
+            "checkpoint's class list (gluoncv-hard-convert --classes FILE, one name per line: "
+            '{})'.format(path, listed, class_file, params, classes, ', '.join(classes)),
+            param='val')
 
 
 def write_report(report, path):
