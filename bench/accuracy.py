@@ -89,9 +89,11 @@ MINING_COUNTS = dict(n_val=400, n_negatives_test=200, n_negatives_pool=300)
 
 
 def _schedule(epochs, lr):
-    # The demo's schedule shape: warm-up, a decay for the last fifth.
-    return dict(epochs=epochs, lr=lr, lr_warmup=100,
-                lr_decay_epoch=(max(round(epochs * 0.8, 1), 1.0),), val_interval=epochs)
+    """The demo's schedule shape: warm-up, and x0.1 for the last fifth of the epochs (at least
+    the last one; the trainer decays at epoch boundaries). One epoch: no decay."""
+    decay = float(epochs - max(1, round(epochs * 0.2))) if epochs > 1 else 1.0
+    return dict(epochs=epochs, lr=lr, lr_warmup=100, lr_decay_epoch=(decay,),
+                val_interval=epochs)
 
 
 @contextlib.contextmanager
@@ -361,11 +363,13 @@ def mining_section(history, round_tables, control_tables, args):
         '## Hard negative mining where it should matter', '',
         'Backgrounds {} are held out of the scenes with faces; the {} pool scenes and the {} '
         'held-out negative scenes are cut from them only. Round 0 is the `{}` model of seed {} '
-        'trained on this data set; each round mines {} pool images and fine-tunes the previous '
-        'round\'s model for {} epoch(s) at lr {} with every image mined so far. The control '
-        'fine-tunes the same way without mined images. 95% intervals over images.'.format(
+        'trained on this data set ({} epoch(s) of {} scenes, lr {}, x0.1 for the last fifth); '
+        'each round mines {} pool images and fine-tunes the previous round\'s model for {} '
+        'epoch(s) at lr {} with every image mined so far. The control fine-tunes the same way '
+        'without mined images. 95% intervals over images.'.format(
             ', '.join(MINING_HELDOUT_BACKGROUNDS), args.n_pool, args.n_negatives, MINING_FROM,
-            args.seed_list[0], history['num_per_round'], args.mining_epochs, args.mining_lr), '',
+            args.seed_list[0], args.mining_base_epochs, args.n_train, args.lr,
+            history['num_per_round'], args.mining_epochs, args.mining_lr), '',
         markdown_table(['round', 'mined negatives (total)', 'VOC07 mAP', 'false det./neg. image',
                         'control: VOC07 mAP', 'control: false det./neg. image',
                         'Δ false det. (mined − control)'], rows), '',
@@ -437,6 +441,9 @@ def main(argv=None):
     parser.add_argument('--configs', default=';'.join(DEFAULT_CONFIGS),
                         help="labels separated by ';', or 'all' (every one of CONFIGS)")
     parser.add_argument('--mining-rounds', type=int, default=3)
+    parser.add_argument('--mining-base-epochs', type=int, default=2,
+                        help='epochs of the model before mining (x0.1 lr for the last: it ends '
+                             'at the fine-tuning lr)')
     parser.add_argument('--mining-epochs', type=int, default=1,
                         help='fine-tuning epochs per mining round')
     parser.add_argument('--mining-lr', type=float, default=0.002)
@@ -500,7 +507,9 @@ def main(argv=None):
                      n_negatives_test=args.n_negatives, n_negatives_pool=args.n_pool)
         seed = args.seed_list[0]
         base_dir = run_dir(os.path.join(args.work, 'mining'), 'base', seed)
-        runner.train(base_dir, data, seed, hard=HardConfig(), **schedule)
+        # The base ends at the fine-tuning lr, so a round gains nothing the control cannot.
+        runner.train(base_dir, data, seed, hard=HardConfig(),
+                     **_schedule(args.mining_base_epochs, args.lr))
         init = os.path.join(base_dir, 'run_last.params')
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             history = pool.submit(runner.mining, os.path.join(args.work, 'mining', 'rounds'),
