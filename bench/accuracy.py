@@ -89,9 +89,11 @@ MINING_COUNTS = dict(n_val=400, n_negatives_test=200, n_negatives_pool=300)
 
 
 def _schedule(epochs, lr):
-    """The demo's schedule shape: warm-up, and x0.1 for the last fifth of the epochs (at least
-    the last one; the trainer decays at epoch boundaries). One epoch: no decay."""
-    decay = float(epochs - max(1, round(epochs * 0.2))) if epochs > 1 else 1.0
+    """The demo's schedule shape: warm-up, and x0.1 for the last fifth: of the iterations for one
+    epoch, of the epochs (at least the last one) for more. An undecayed end point is noisy: at a
+    constant lr 0.02 after 1 epoch, false detections per negative image ranged 0.3-1.8 over
+    3 seeds of one configuration."""
+    decay = float(epochs - max(1, round(epochs * 0.2))) if epochs > 1 else 0.8
     return dict(epochs=epochs, lr=lr, lr_warmup=100, lr_decay_epoch=(decay,),
                 val_interval=epochs)
 

@@ -102,7 +102,8 @@ def build_parser():
     g.add_argument('--lr', type=float, default=None, help='default 0.001 (coco: 0.00125)')
     g.add_argument('--lr-decay', type=float, default=0.1, help='learning-rate decay factor')
     g.add_argument('--lr-decay-epoch', type=epoch_list, default=None,
-                   help="epochs at which the rate decays (default '14,20'; coco '17,23')")
+                   help="epochs at which the rate decays (default '14,20'; coco '17,23'); a "
+                        "fraction decays within its epoch ('0.8': after 80%% of epoch 0)")
     g.add_argument('--lr-warmup', type=int, default=None,
                    help='linear warm-up iterations in epoch 0 (default 0; coco 1000)')
     g.add_argument('--lr-warmup-factor', type=float, default=1. / 3.,

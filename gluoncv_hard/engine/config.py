@@ -130,7 +130,8 @@ class MiningConfig:
 class ScheduleConfig:
     """Batches, epochs and the learning-rate schedule (``None``: the data set's default).
 
-    ``lr_decay_epoch``: a tuple of epochs (a ``'14,20'`` string is accepted too).
+    ``lr_decay_epoch``: a tuple of epochs (a ``'14,20'`` string is accepted too); a fractional
+    one decays within its epoch (``0.8``: after 80% of epoch 0's iterations).
     """
     batch_size: int = 1
     epochs: int | None = None

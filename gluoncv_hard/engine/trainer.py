@@ -96,9 +96,15 @@ class TrainResult:
         return self.best or self.last
 
 
-def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor):
-    """Learning rate of GluonCV's schedule: linear warm-up in epoch 0, step decay by epoch."""
-    lr = base_lr * decay ** sum(1 for e in decay_epochs if epoch >= e)
+def lr_at(base_lr, epoch, iteration, decay, decay_epochs, warmup_iters, warmup_factor,
+          iterations_per_epoch=None):
+    """Learning rate of GluonCV's schedule: linear warm-up in epoch 0, step decay by epoch.
+
+    A decay epoch may be fractional (``0.8``: after 80% of the first epoch's iterations) when
+    ``iterations_per_epoch`` is given; whole decay epochs act at the start of that epoch, as in
+    GluonCV."""
+    progress = epoch if not iterations_per_epoch else epoch + iteration / iterations_per_epoch
+    lr = base_lr * decay ** sum(1 for e in decay_epochs if progress >= e)
     if epoch == 0 and warmup_iters > 0 and iteration <= warmup_iters:
         alpha = iteration / warmup_iters
         lr *= warmup_factor * (1 - alpha) + alpha
@@ -481,7 +487,7 @@ def _train_epoch(session, config, epoch, pool):
     for i, batch in enumerate(loader):
         s.trainer.set_learning_rate(lr_at(schedule.lr, epoch, i, schedule.lr_decay,
                                           s.decay_epochs, schedule.lr_warmup,
-                                          schedule.lr_warmup_factor))
+                                          schedule.lr_warmup_factor, len(batches)))
         shards = _split(batch, s.ctx)
         # The first step of each epoch runs serially: neither deferred initialization nor
         # building the graph that hybridize() (called before each epoch) dropped is thread-safe.

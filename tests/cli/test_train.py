@@ -146,10 +146,32 @@ def test_schedule_helpers():
     assert lr_at(0.1, 0, 0, 0.1, [2], 10, 1 / 3) == pytest.approx(0.1 / 3)
     assert lr_at(0.1, 0, 10, 0.1, [2], 10, 1 / 3) == pytest.approx(0.1)
     assert lr_at(0.1, 2, 0, 0.1, [2, 3], 10, 1 / 3) == pytest.approx(0.01)
+    # Fractional decay epochs act within the epoch once the iterations per epoch are known...
+    assert lr_at(0.1, 0, 7, 0.1, [0.8], 0, 1, iterations_per_epoch=10) == pytest.approx(0.1)
+    assert lr_at(0.1, 0, 8, 0.1, [0.8], 0, 1, iterations_per_epoch=10) == pytest.approx(0.01)
+    assert lr_at(0.1, 1, 4, 0.1, [0.8, 1.5], 0, 1, iterations_per_epoch=8) == pytest.approx(
+        0.001)
+    # ...and whole ones at the start of their epoch, as without them.
+    for epoch, iteration in ((1, 9), (2, 0), (2, 9)):
+        assert lr_at(0.1, epoch, iteration, 0.1, [2], 0, 1, iterations_per_epoch=10) == \
+            lr_at(0.1, epoch, iteration, 0.1, [2], 0, 1)
     batches = epoch_batches(10, 3, np.random.default_rng(0))
     assert [len(b) for b in batches] == [3, 3, 3] and len({i for b in batches for i in b}) == 9
     halves = [epoch_batches(10, 2, np.random.default_rng(0), 2, p) for p in (0, 1)]
     assert not {i for b in halves[0] for i in b} & {i for b in halves[1] for i in b}
+
+
+def test_a_fractional_decay_epoch_decays_within_the_epoch(demo, tmp_path):
+    prefix = str(tmp_path / 'run')
+    train_cli.run(train_args(demo, prefix, '--val', '', '--lr-warmup', '0', '--lr-decay-epoch',
+                             '0.5', '--log-interval', '1'))
+    (line,) = metrics_lines(prefix)
+    assert line['lr'] == pytest.approx(0.001)
+    with open(prefix + '_train.log') as f:
+        rates = re.findall(r'\[Batch (\d+)\].*lr=([0-9.]+)', f.read())
+    # 6 images, one per iteration: 0.01 for iterations 0-2, 0.001 from iteration 3 (= 0.5 * 6).
+    assert [(int(b), float(lr)) for b, lr in rates] == [
+        (0, 0.01), (1, 0.01), (2, 0.01), (3, 0.001), (4, 0.001), (5, 0.001)]
 
 
 @pytest.mark.parametrize('extra', [
