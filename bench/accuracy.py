@@ -331,7 +331,8 @@ def policy_section(tables, labels, seeds, args):
                        if single.get(m) and single[m]['low'] is not None)
     titles = [title for _, title, _ in METRICS]
     return [
-        '## Hard-box policies and online mining, paired seeds', '',
+        '## Hard-box policies{}, paired seeds'.format(
+            ' and online mining' if any('+' in label for label in labels) else ''), '',
         'Tiny network ({}), {} epoch(s) of {} demo training scenes per run (lr {}), seeds {}; '
         'the final epoch evaluated on {} validation scenes and {} negative scenes. Mean ± '
         'standard deviation over seeds:'.format(
