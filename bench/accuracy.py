@@ -194,19 +194,19 @@ def _predict_job(params, data_root, neg_test, predictions, num_workers, log_path
         save_predictions(params, data_root, neg_test, predictions, num_workers)
 
 
-def _die_with_parent(parent=None, every=2.0):
+def _die_with_parent():
     """Worker initializer: a thread that sends this worker SIGTERM once the bench process that
-    started it is gone, so a killed bench leaves no training running on into its work folder
-    (the trainer stops on SIGTERM without leaving a temporary file). Polling the parent's pid
-    rather than ``PR_SET_PDEATHSIG``: that one fires when the *thread* that spawned the worker
-    ends, and the bench spawns workers from threads that end before the pool does."""
+    started it is gone (polled every 2 s), so a killed bench leaves no training running on into
+    its work folder (the trainer stops on SIGTERM without leaving a temporary file). Polling the
+    parent's pid rather than ``PR_SET_PDEATHSIG``: that one fires when the *thread* that spawned
+    the worker ends, and the bench spawns workers from threads that end before the pool does."""
     import signal
     import threading
-    parent = os.getppid() if parent is None else parent
+    parent = os.getppid()
 
     def watch():
         while os.getppid() == parent:
-            time.sleep(every)
+            time.sleep(2.0)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name='bench-parent-watch', daemon=True).start()

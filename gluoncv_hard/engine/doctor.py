@@ -17,7 +17,8 @@ import mxnet as mx
 
 from gluoncv_hard.engine.devices import available_gpus
 from gluoncv_hard.engine.distributed import HOROVOD_BUILD_ENV, HOROVOD_INSTALL
-from gluoncv_hard.modeling.tiny_backbone import BACKBONE_ENV
+from gluoncv_hard.errors import InputError
+from gluoncv_hard.modeling.tiny_backbone import BACKBONE_ENV, backbone_path, read_backbone
 from gluoncv_hard.modeling.zoo import NETWORKS, TINY_NETWORKS
 from gluoncv_hard.utils import cuda
 
@@ -132,8 +133,6 @@ def tiny_backbone_status():
     """The backbone ``--pretrained-base`` loads for the ``tiny`` network (shipped in the
     package, or ``$GLUONCV_HARD_TINY_BACKBONE``; ``tiny_fpn`` has none), checked as loading checks
     it (sidecar, size, SHA-256): ``{'network', 'path', 'usable', 'problem'}``."""
-    from gluoncv_hard.errors import InputError
-    from gluoncv_hard.modeling.tiny_backbone import backbone_path, read_backbone
     path = backbone_path()
     try:
         read_backbone(path)
